@@ -1,0 +1,96 @@
+"""chainrule: reverse-mode automatic differentiation over NumPy with PyTorch's API.
+
+    import chainrule as torch
+    w = torch.tensor([1.0], requires_grad=True)
+    loss = (w * 2.0 - 4.0) ** 2
+    loss.backward()
+    w.grad            # tensor([-8.])
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (float32, float64, float16, int64, int32, int16, int8, uint8,  # noqa: F401
+                     get_default_dtype, set_default_dtype, dtype)
+from ._size import Size  # noqa: F401
+from .tensor import Tensor, device  # noqa: F401
+from . import autograd  # noqa: F401
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
+                       is_grad_enabled, is_inference_mode_enabled)
+from . import ops as _ops
+from .ops import *  # noqa: F401,F403
+from .ops.shape import diagonal_ as diagonal  # noqa: F401
+from .ops.pointwise import clamp as clip  # noqa: F401
+from .creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full,  # noqa
+                       eye, zeros_like, ones_like, empty_like, full_like, arange, linspace,
+                       logspace, meshgrid, FloatTensor, DoubleTensor, LongTensor, IntTensor,
+                       BoolTensor, ByteTensor, HalfTensor)
+from .creation import range_ as range  # noqa: F401
+from .random import (manual_seed, seed, initial_seed, get_rng_state, set_rng_state,  # noqa
+                     Generator, default_generator, rand, randn, randint, randperm, rand_like,
+                     randn_like, randint_like, normal, bernoulli, multinomial)
+from ._printing import set_printoptions, get_printoptions  # noqa: F401
+from . import return_types  # noqa: F401
+from .autograd.math import TENSOR_MATH as _TENSOR_MATH
+
+bool = _dtype.bool_
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+cfloat = None
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = None
+inf = __import__("math").inf
+nan = __import__("math").nan
+pi = __import__("math").pi
+e = __import__("math").e
+
+_TENSOR_MATH.bind()
+autograd.Variable = Tensor
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def numel(t):
+    return t.numel()
+
+
+def result_type(a, b):
+    return _dtype.result_type(a, b)
+
+
+def promote_types(a, b):
+    return _dtype.promote(a, b)
+
+
+def can_cast(from_, to):
+    return _dtype._category(from_) <= _dtype._category(to)
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    pass
+
+
+def set_num_threads(n):
+    pass
+
+
+def get_num_threads():
+    return 1
+
+
+def compile(fn=None, **kwargs):
+    """Filled in by chainrule.compile (issue: static graphs)."""
+    if fn is None:
+        return lambda f: f
+    return fn

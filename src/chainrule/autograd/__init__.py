@@ -1,0 +1,11 @@
+"""Reverse-mode automatic differentiation: `backward`, `grad`, grad modes and `Function`."""
+from __future__ import annotations
+
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
+                        is_grad_enabled, is_inference_mode_enabled)
+from .function import Function, FunctionCtx, InplaceFunction, once_differentiable  # noqa: F401
+from .graph import Node  # noqa: F401
+from .api import backward, grad  # noqa: F401
+from . import graph, engine, function, grad_mode  # noqa: F401
+
+Variable = None  # replaced by chainrule/__init__ with Tensor (legacy alias)

@@ -1,0 +1,242 @@
+"""The backward pass.
+
+Note [Execution order]
+Every node gets a sequence number when it is created, and a node is always created after the
+nodes of its inputs. So visiting the reachable nodes in decreasing sequence number is a
+topological order: each node runs after every node that consumes its output. No recursion and
+no dependency counting is needed, the order is deterministic, and it is exactly the reverse of
+the forward order, which is what a learner expects to see.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import grad_mode
+from .graph import AccumulateGrad
+from .math import ARRAY_MATH, TENSOR_MATH
+from .. import _errors
+
+# Observers see every executed node: fn(node, grad_outputs, grad_inputs). Used by the explainer.
+_observers: list = []
+# Set by anomaly mode: fn(node, grad_inputs) raises on NaN/inf.
+anomaly_check = None
+
+
+def _collect(roots):
+    """All nodes reachable from `roots`, in execution order. See Note [Execution order]."""
+    seen = set()
+    order = []
+    stack = [fn for fn in roots if fn is not None]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        for fn, _ in node.next_functions:
+            if fn is not None and fn not in seen:
+                stack.append(fn)
+    order.sort(key=_seq_of, reverse=True)
+    return order
+
+
+def _seq_of(node):
+    return node._seq
+
+
+def _needed(order, targets):
+    """Nodes that lie on a path to one of `targets` (visited leaves-first)."""
+    needed = set()
+    for node in reversed(order):
+        if node in targets:
+            needed.add(node)
+            continue
+        for fn, _ in node.next_functions:
+            if fn in needed:
+                needed.add(node)
+                break
+    return needed
+
+
+def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capture=None,
+            accumulate=True):
+    """Run backward from `roots` (a list of (node, nr)) seeded with `root_grads`.
+
+    targets: nodes whose paths to the roots are the only ones run (None: run everything).
+    capture: {(node, nr): slot}; gradients arriving there are collected and returned.
+    accumulate: whether leaves' AccumulateGrad nodes add into `.grad` (False for autograd.grad).
+    """
+    m = TENSOR_MATH if create_graph else ARRAY_MATH
+    order = _collect([fn for fn, _ in roots])
+    needed = None if targets is None else _needed(order, targets)
+    captured = None if capture is None else [None] * len(capture)
+    buffers = {}
+    delivered = set()  # ids of gradient objects already handed to a .grad (see _store_grad)
+    for (fn, nr), g in zip(roots, root_grads):
+        delivered.add(id(g))
+        _add_to_buffer(buffers, fn, nr, g)
+
+    prev_mode = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
+    try:
+        for node in order:
+            grads = buffers.pop(node, None)
+            if grads is None or (needed is not None and node not in needed):
+                continue
+            if node._tensor_hooks is not None:
+                grads = _run_tensor_hooks(node, grads, m)
+            if capture is not None:
+                for nr, g in enumerate(grads):
+                    slot = capture.get((node, nr))
+                    if slot is not None:
+                        captured[slot] = g if captured[slot] is None else captured[slot] + g
+            if type(node) is AccumulateGrad:
+                if accumulate:
+                    _accumulate(node.variable, grads[0], m, delivered)
+                continue
+            if needed is not None and capture is not None and not any(
+                    fn in needed for fn, _ in node.next_functions):
+                continue  # a captured endpoint: nothing below it is wanted
+            if node._pre_hooks is not None:
+                grads = _run_node_pre_hooks(node, grads, m)
+            if node.n_outputs > 1:
+                grads = [g if g is not None else m.zeros(*node._meta[i])
+                         for i, g in enumerate(grads)]
+            grad_inputs = node.backward(m, *grads)
+            if type(grad_inputs) is not tuple:
+                grad_inputs = (grad_inputs,) if len(node.next_functions) == 1 else tuple(grad_inputs)
+            if node._hooks is not None:
+                grad_inputs = _run_node_hooks(node, grad_inputs, grads, m)
+            if anomaly_check is not None:
+                anomaly_check(node, grad_inputs)
+            for observer in _observers:
+                observer(node, grads, grad_inputs)
+            if not retain_graph:
+                node.release()
+            next_functions = node.next_functions
+            if len(grad_inputs) != len(next_functions):
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients "
+                    f"(expected {len(next_functions)}, got {len(grad_inputs)})")
+            for i, g in enumerate(grad_inputs):
+                fn, nr = next_functions[i]
+                if fn is None or g is None:
+                    continue
+                g = _validate(node, i, g, fn._meta[nr], m)
+                _add_to_buffer(buffers, fn, nr, g)
+    finally:
+        grad_mode.state.enabled = prev_mode
+    return captured
+
+
+def _add_to_buffer(buffers, fn, nr, g):
+    buf = buffers.get(fn)
+    if buf is None:
+        buf = buffers[fn] = [None] * fn.n_outputs
+        buf[nr] = g
+    elif buf[nr] is None:
+        buf[nr] = g
+    else:
+        buf[nr] = buf[nr] + g  # gradients add at fork branches
+
+
+def _validate(node, index, g, meta, m):
+    """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype.
+
+    This is the one place where broadcasting is undone (Note [Broadcasting in backward]).
+    """
+    shape, dtype = meta
+    if g.shape != shape:
+        if not _errors.broadcastable_to(shape, g.shape):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                f"{list(g.shape)} but expected shape compatible with {list(shape)}")
+        g = m.sum_to(g, shape)
+    if g.dtype != dtype:
+        g = m.cast(g, dtype)
+    return g
+
+
+def _accumulate(variable, g, m, delivered):
+    hooks = variable._extra.hooks if variable._extra is not None else None
+    if hooks:
+        for hook in list(hooks):
+            new = hook(m.to_tensor(g))
+            if new is not None:
+                g = m.from_tensor(new)
+    _store_grad(variable, g, m, delivered)
+    if variable._extra is not None and variable._extra.post_acc_hooks:
+        for hook in list(variable._extra.post_acc_hooks):
+            hook(variable)
+
+
+def _store_grad(variable, g, m, delivered):
+    """`variable.grad += g`, in place when no graph is built (as PyTorch does).
+
+    Gradients pass through add/view nodes unchanged, so one array can reach two leaves; the
+    first keeps it and the others get copies, so that `a.grad.zero_()` never touches `b.grad`.
+    """
+    from ..tensor import Tensor
+
+    current = variable._grad
+    if m is ARRAY_MATH:
+        if current is None:
+            if id(g) in delivered or g.base is not None or not isinstance(g, np.ndarray):
+                g = np.array(g, copy=True)
+            delivered.add(id(g))
+            variable._grad = Tensor._make(g)
+        else:
+            np.add(current._data, g, out=current._data, casting="unsafe")
+            current._vc[0] += 1
+    else:
+        if current is None:
+            if id(g) in delivered:
+                g = g.clone()
+            delivered.add(id(g))
+            variable._grad = g
+        else:
+            variable._grad = current + g
+
+
+def _run_tensor_hooks(node, grads, m):
+    grads = list(grads)
+    retains = []
+    for nr, fn, is_retain in list(node._tensor_hooks):
+        if grads[nr] is None:
+            continue
+        if is_retain:
+            retains.append((nr, fn))
+            continue
+        new = fn(m.to_tensor(grads[nr]))
+        if new is not None:
+            grads[nr] = m.from_tensor(new)
+    for nr, ref in retains:  # retain_grad sees the gradient after the other hooks
+        tensor = ref()
+        if tensor is not None:
+            g = grads[nr]
+            if m is ARRAY_MATH:
+                g = np.array(g, copy=True)
+                if tensor._grad is None:
+                    tensor._grad = m.to_tensor(g)
+                else:
+                    tensor._grad = m.to_tensor(tensor._grad._data + g)
+            else:
+                tensor._grad = g if tensor._grad is None else tensor._grad + g
+    return grads
+
+
+def _run_node_pre_hooks(node, grads, m):
+    for hook in list(node._pre_hooks):
+        new = hook(tuple(m.to_tensor(g) if g is not None else None for g in grads))
+        if new is not None:
+            grads = [m.from_tensor(g) if g is not None else None for g in new]
+    return grads
+
+
+def _run_node_hooks(node, grad_inputs, grads, m):
+    as_tensors = lambda gs: tuple(m.to_tensor(g) if g is not None else None for g in gs)  # noqa
+    for hook in list(node._hooks):
+        new = hook(as_tensors(grad_inputs), as_tensors(grads))
+        if new is not None:
+            grad_inputs = tuple(m.from_tensor(g) if g is not None else None for g in new)
+    return grad_inputs

@@ -1,0 +1,276 @@
+"""The recorded graph: `Node` (a tensor's grad_fn), `AccumulateGrad` (a leaf's sink), and `record`,
+the one function every primitive calls to attach a node to its output.
+
+Note [Two math modes]
+A node's `backward(m, *grads)` is written once against the namespace `m`. The engine passes
+`ARRAY_MATH` (NumPy arrays in, arrays out) for a plain backward, which is fast, and `TENSOR_MATH`
+(chainrule ops, recorded in the graph) under `create_graph=True`, which makes the backward itself
+differentiable. Saved values are unpacked in the same mode (`self.saved(m)`).
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+
+import numpy as np
+
+from . import grad_mode
+
+_grad_state = grad_mode.state
+_next_seq = itertools.count().__next__
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """A step of the backward pass: the `grad_fn` of a tensor made by a differentiable op.
+
+    Subclasses give `backward(self, m, *grad_outputs)` returning one gradient per input
+    (None where an input needs none), computed with the math namespace `m`.
+    See Note [Two math modes].
+    """
+
+    __slots__ = ("next_functions", "_saved", "_versions", "_meta", "_seq", "_hooks",
+                 "_pre_hooks", "_tensor_hooks", "_metadata", "__weakref__")
+    n_outputs = 1
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    # -- inspection, as PyTorch exposes it ------------------------------------------------
+    @property
+    def needs_input_grad(self):
+        return tuple(fn is not None for fn, _ in self.next_functions)
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    @property
+    def output_shapes(self):
+        return [shape for shape, _ in self._meta]
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) runs after this node's backward; may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _RemovableHandle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) runs before this node's backward; may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(fn)
+        return _RemovableHandle(self._pre_hooks, fn)
+
+    # -- saved values ----------------------------------------------------------------------
+    def save(self, *values):
+        """Keep tensors (or None/numbers) for backward; their versions are checked on use."""
+        self._saved = values
+        self._versions = [v._vc[0] if hasattr(v, "_vc") else None for v in values]
+
+    def saved(self, m):
+        """The saved values as arrays (array mode) or tensors (tensor mode)."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(FREED_MESSAGE)
+        versions = self._versions
+        out = []
+        for i, v in enumerate(saved):
+            expected = versions[i]
+            if expected is not None and v._vc[0] != expected:
+                _raise_modified(v, expected, self)
+            out.append(m.unpack(v, self))
+        return out
+
+    def release(self):
+        """Free saved values (after a backward without retain_graph)."""
+        self._saved = None
+
+    @property
+    def _saved_tensors_released(self):
+        return self._saved is None
+
+    def backward(self, m, *grads):  # pragma: no cover - every primitive overrides it
+        raise NotImplementedError
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class SavedOutput:
+    """An op's own output saved for its backward (exp, tanh, sigmoid...).
+
+    It keeps the array and version counter but not the tensor, so no cycle
+    output -> grad_fn -> output is formed; tensor mode rebuilds a tensor whose grad_fn is the node.
+    """
+
+    __slots__ = ("data", "_vc", "nr")
+
+    def __init__(self, tensor):
+        self.data, self._vc, self.nr = tensor._data, tensor._vc, tensor._nr
+
+
+class AccumulateGrad(Node):
+    """The sink of a leaf tensor: adds the incoming gradient into `variable.grad`."""
+
+    __slots__ = ("variable",)
+    n_outputs = 1
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._saved = ()
+        self._versions = None
+        self._meta = ((variable._data.shape, variable._data.dtype),)
+        self._seq = -1  # leaves run last
+        self._hooks = self._pre_hooks = self._tensor_hooks = self._metadata = None
+
+    def release(self):
+        pass
+
+
+def _raise_modified(value, expected, node):
+    from .._dtype import from_numpy_dtype
+
+    data = value.data if isinstance(value, SavedOutput) else value._data
+    kind = from_numpy_dtype(data.dtype)._torch_name
+    shape = ", ".join(str(s) for s in data.shape)
+    if isinstance(value, SavedOutput):
+        source = f"output {value.nr} of {_op_name(node)}"
+    elif value._grad_fn is not None:
+        source = f"output {value._nr} of {_op_name(value._grad_fn)}"
+    else:
+        source = "a leaf Variable"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [torch.{kind} [{shape}]], which is {source}, is at version {value._vc[0]}; "
+        f"expected version {expected} instead. Hint: enable anomaly detection to find the "
+        "operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+
+
+def _op_name(node):
+    name = type(node).__name__
+    cut = name.find("Backward")
+    return name[:cut] if cut > 0 else name
+
+
+def grad_accumulator(tensor) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node, made once and held weakly by the tensor (as in PyTorch)."""
+    ref = tensor._acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(tensor)
+        tensor._acc = weakref.ref(node)
+    return node
+
+
+def edge(tensor):
+    """Where the gradient for `tensor` goes: (its grad_fn, output index), a leaf's sink, or None."""
+    fn = tensor._grad_fn
+    if fn is not None:
+        return (fn, tensor._nr)
+    if tensor._requires_grad:
+        return (grad_accumulator(tensor), 0)
+    return (None, 0)
+
+
+def needs_grad(*tensors) -> bool:
+    """True when grad mode is on and some input requires grad: only then is a node recorded."""
+    if not _grad_state.enabled:
+        return False
+    for t in tensors:
+        if t is not None and t._requires_grad:
+            return True
+    return False
+
+
+def record(node_cls, out, inputs):
+    """Make `out` the result of a differentiable op on `inputs`, if a gradient is needed.
+
+    Returns the node (so the op can save what its backward needs) or None.
+    """
+    if not _grad_state.enabled:
+        return None
+    for t in inputs:
+        if t is not None and t._requires_grad:
+            break
+    else:
+        return None
+    node = node_cls.__new__(node_cls)
+    node.next_functions = tuple([edge(t) if t is not None else (None, 0) for t in inputs])
+    node._saved = ()
+    node._versions = None
+    data = out._data
+    node._meta = ((data.shape, data.dtype),)
+    node._seq = _next_seq()
+    node._hooks = node._pre_hooks = node._tensor_hooks = node._metadata = None
+    out._grad_fn = node
+    out._requires_grad = True
+    if _tracer is not None:
+        _tracer(node, out, inputs)
+    return node
+
+
+def record_multi(node_cls, outs, inputs):
+    """`record` for ops with several differentiable outputs (split, unbind)."""
+    if not needs_grad(*inputs):
+        return None
+    node = node_cls.__new__(node_cls)
+    node.next_functions = tuple([edge(t) if t is not None else (None, 0) for t in inputs])
+    node._saved = ()
+    node._versions = None
+    node._meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+    node.n_outputs = len(outs)
+    node._seq = _next_seq()
+    node._hooks = node._pre_hooks = node._tensor_hooks = node._metadata = None
+    for i, o in enumerate(outs):
+        o._grad_fn, o._requires_grad, o._nr = node, True, i
+    return node
+
+
+# Set by the anomaly detector (autograd.anomaly) to capture where each node was created.
+_tracer = None
+
+
+def set_tracer(fn):
+    global _tracer
+    prev, _tracer = _tracer, fn
+    return prev
+
+
+def zeros_for(node, nr, m):
+    """A zero gradient for output `nr` of `node`, used when some outputs got no gradient."""
+    shape, dtype = node._meta[nr]
+    return m.zeros(shape, dtype)
+
+
+__all__ = ["Node", "AccumulateGrad", "SavedOutput", "record", "record_multi", "edge",
+           "needs_grad", "grad_accumulator", "FREED_MESSAGE", "np"]

@@ -1,0 +1,298 @@
+"""Arithmetic: + - * / ** and friends. Each backward sits right under its forward's docstring."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ._core import Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand
+
+
+class AddBackward0(Node):
+    """out = a + alpha*b  ->  da = g,  db = alpha*g"""
+
+    __slots__ = ("alpha",)
+
+    def backward(self, m, g):
+        return g, (g if self.alpha == 1 else g * self.alpha)
+
+
+def add(a, b, *, alpha=1, out=None):
+    x, y, ta, tb = binary(a, b)
+    result = wrap(x + y if alpha == 1 else x + alpha * y)
+    node = record(AddBackward0, result, (ta, tb))
+    if node is not None:
+        node.alpha = alpha
+    return _maybe_out(result, out)
+
+
+class SubBackward0(Node):
+    """out = a - alpha*b  ->  da = g,  db = -alpha*g"""
+
+    __slots__ = ("alpha",)
+
+    def backward(self, m, g):
+        return g, -g if self.alpha == 1 else g * -self.alpha
+
+
+def sub(a, b, *, alpha=1, out=None):
+    x, y, ta, tb = binary(a, b)
+    if x.dtype == np.bool_ and getattr(y, "dtype", None) == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    result = wrap(x - y if alpha == 1 else x - alpha * y)
+    node = record(SubBackward0, result, (ta, tb))
+    if node is not None:
+        node.alpha = alpha
+    return _maybe_out(result, out)
+
+
+class RsubBackward1(Node):
+    """out = number - alpha*a  ->  da = -alpha*g"""
+
+    __slots__ = ("alpha",)
+
+    def backward(self, m, g):
+        return -g if self.alpha == 1 else g * -self.alpha
+
+
+def rsub(a, number, alpha=1):
+    x, y, ta, _ = binary(a, number)
+    result = wrap(y - x if alpha == 1 else y - alpha * x)
+    node = record(RsubBackward1, result, (ta,))
+    if node is not None:
+        node.alpha = alpha
+    return result
+
+
+class MulBackward0(Node):
+    """out = a * b  ->  da = g*b,  db = g*a   (a 'gradient switcher')"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        return (g * b if b is not None else None), (g * a if a is not None else None)
+
+
+def mul(a, b, *, out=None):
+    x, y, ta, tb = binary(a, b)
+    result = wrap(x * y)
+    node = record(MulBackward0, result, (ta, tb))
+    if node is not None:
+        # Save only what the other input's gradient needs.
+        node.save(ta if needs(node, 1) else None,
+                  (tb if tb is not None else b) if needs(node, 0) else None)
+    return _maybe_out(result, out)
+
+
+class DivBackward0(Node):
+    """out = a / b  ->  da = g/b,  db = -g*a/b^2"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        ga = g / b if needs(self, 0) else None
+        gb = -g * a / (b * b) if needs(self, 1) else None
+        return ga, gb
+
+
+def div(a, b, *, rounding_mode=None, out=None):
+    if rounding_mode is not None:
+        return _rounded_div(a, b, rounding_mode)
+    x, y, ta, tb = binary(a, b)
+    if x.dtype.kind != "f":
+        x = x.astype(_dtype.get_default_dtype().np)
+    result = wrap(x / y)
+    node = record(DivBackward0, result, (ta, tb))
+    if node is not None:
+        node.save(ta, tb if tb is not None else b)
+    return _maybe_out(result, out)
+
+
+def _rounded_div(a, b, mode):
+    x, y, _, _ = binary(a, b)
+    if mode == "floor":
+        return wrap(np.floor_divide(x, y) if x.dtype.kind != "f" else np.floor(x / y))
+    if mode == "trunc":
+        return wrap(np.trunc(x / y).astype(x.dtype))
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{mode}'")
+
+
+def rdiv(a, number):
+    """number / a, computed like PyTorch as reciprocal(a) * number."""
+    return mul(reciprocal(a), number)
+
+
+class ReciprocalBackward0(Node):
+    """out = 1/a  ->  da = -g*out^2"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return -g * out * out
+
+
+def reciprocal(a):
+    return unary_result(ReciprocalBackward0, a, 1.0 / float_operand(a), save_output=True)
+
+
+class NegBackward0(Node):
+    """out = -a  ->  da = -g"""
+
+    def backward(self, m, g):
+        return -g
+
+
+def neg(a):
+    if a._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    return unary_result(NegBackward0, a, -a._data)
+
+
+class PowBackward0(Node):
+    """out = a ** p (p a number)  ->  da = g * p * a^(p-1)   (0 where p == 0)"""
+
+    __slots__ = ("exponent",)
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        p = self.exponent
+        if p == 0:
+            return g * 0
+        if p == 2:
+            return g * 2 * a
+        return g * p * a ** (p - 1)
+
+
+class PowBackward1(Node):
+    """out = a ** b (both tensors)  ->  da = g*b*a^(b-1),  db = g*out*log(a) (0 where a==0, b>=0)"""
+
+    def backward(self, m, g):
+        a, b, out = self.saved(m)
+        ga = gb = None
+        if needs(self, 0):
+            ga = m.where(b == 0, 0.0, g * b * a ** (b - 1))
+        if needs(self, 1):
+            gb = m.where((a == 0) & (b >= 0), 0.0, g * out * m.log(a))
+        return ga, gb
+
+
+class PowBackward2(Node):
+    """out = base ** b (base a number)  ->  db = g * out * log(base)"""
+
+    __slots__ = ("base",)
+
+    def backward(self, m, g):
+        b, out = self.saved(m)
+        if self.base == 0:
+            return m.where(b >= 0, 0.0, g * out * -np.inf)
+        return g * out * float(np.log(self.base))
+
+
+def pow(a, exponent, *, out=None):
+    from ..tensor import Tensor
+
+    if not isinstance(a, Tensor):
+        return _scalar_pow(a, exponent)
+    if isinstance(exponent, Tensor):
+        x, y, ta, tb = binary(a, exponent)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result = wrap(_int_safe_power(x, y))
+        node = record(PowBackward1, result, (ta, tb))
+        if node is not None:
+            node.save(ta, tb, SavedOutput(result))
+        return _maybe_out(result, out)
+    x, p, ta, _ = binary(a, exponent)
+    if x.dtype.kind in "iu" and isinstance(p, int) and p < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    result = wrap(x * x if p == 2 else _int_safe_power(x, p))
+    node = record(PowBackward0, result, (ta,))
+    if node is not None:
+        node.exponent = p
+        node.save(ta)
+    return _maybe_out(result, out)
+
+
+def _int_safe_power(x, p):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.power(x, p)
+
+
+def _scalar_pow(base, exponent):
+    """number ** tensor."""
+    x, b, _, tb = binary(base, exponent)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        result = wrap(np.power(x, b))
+    node = record(PowBackward2, result, (tb,))
+    if node is not None:
+        node.base = base
+        node.save(tb, SavedOutput(result))
+    return result
+
+
+def square(a):
+    return pow(a, 2)
+
+
+class AbsBackward0(Node):
+    """out = |a|  ->  da = g*sign(a)   (0 at a == 0, as PyTorch)"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g * m.sign(a)
+
+
+def abs(a):
+    return unary_result(AbsBackward0, a, np.abs(a._data), save_input=True)
+
+
+class SignBackward0(Node):
+    """out = sign(a)  ->  da = 0"""
+
+    def backward(self, m, g):
+        return g * 0
+
+
+def sign(a):
+    return unary_result(SignBackward0, a, np.sign(a._data))
+
+
+class RemainderBackward0(Node):
+    """out = a mod b (floored)  ->  da = g,  db = -g * floor(a/b)"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        gb = None
+        if needs(self, 1):
+            gb = -g * m.floor(a / b)
+        return g, gb
+
+
+def remainder(a, b):
+    x, y, ta, tb = binary(a, b)
+    result = wrap(np.mod(x, y))
+    node = record(RemainderBackward0, result, (ta, tb))
+    if node is not None:
+        node.save(ta, tb if tb is not None else b)
+    return result
+
+
+def rremainder(a, number):
+    x, y, _, _ = binary(a, number)
+    return wrap(np.mod(y, x))
+
+
+def floor_divide(a, b):
+    x, y, _, _ = binary(a, b)
+    return wrap(np.floor_divide(x, y))
+
+
+def rfloordiv(a, number):
+    x, y, _, _ = binary(a, number)
+    return wrap(np.floor_divide(y, x))
+
+
+def _maybe_out(result, out):
+    if out is None:
+        return result
+    out.copy_(result) if out.shape == result.shape else out.set_(result)
+    return out

@@ -1,0 +1,246 @@
+"""In-place ops (`add_`, `x[i] = v`, `w -= lr * g`...).
+
+An in-place op is its out-of-place op followed by `commit`, which writes the result into the
+tensor's memory, bumps the version counter, and moves the tensor to the new history. Without a
+graph to build, a fast path writes straight into the array (the optimizer step).
+
+Note [In-place on a view]
+When the tensor is a view of a base, the write is recorded on the base as a CopySlices node
+(base outside the view, new value inside), and the view's history is re-derived from the base.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype, _errors
+from ..autograd import grad_mode
+from ..autograd.math import TENSOR_MATH
+from ._core import as_tensor_arg, needs_grad
+from . import arith, pointwise, shape as S
+
+_state = grad_mode.state
+
+
+def _category(np_dtype):
+    return 2 if np_dtype.kind == "f" else (0 if np_dtype.kind == "b" else 1)
+
+
+def check_inplace(t):
+    """PyTorch refuses in-place writes to leaves that require grad (and to their views)."""
+    if not _state.enabled:
+        return
+    if t._requires_grad and t._grad_fn is None:
+        raise RuntimeError(_errors.LEAF_INPLACE)
+    base = t._extra.base if t._extra is not None else None
+    if base is not None and base._requires_grad and base._grad_fn is None:
+        raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
+
+
+def _check_result(t, result_dtype, result_shape):
+    if _category(result_dtype) > _category(t._data.dtype):
+        raise _errors.cast_error(_dtype.from_numpy_dtype(result_dtype), t.dtype)
+    if result_shape != t._data.shape:
+        try:
+            np.broadcast_shapes(result_shape, t._data.shape)
+            ok = np.broadcast_shapes(result_shape, t._data.shape) == t._data.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(
+                f"output with shape [{', '.join(map(str, t._data.shape))}] doesn't match the "
+                f"broadcast shape [{', '.join(map(str, np.broadcast_shapes(result_shape, t._data.shape)))}]")
+
+
+def commit(t, new):
+    """Make `t` hold `new` (an out-of-place result of t's shape) in place. Returns t."""
+    check_inplace(t)
+    _check_result(t, new._data.dtype, new._data.shape)
+    if new._data.dtype != t._data.dtype and new._requires_grad:
+        new = S.to_dtype(new, t.dtype)
+    if new._data.shape != t._data.shape:
+        new = S.expand(new, t._data.shape)
+    if _state.enabled and new._grad_fn is None and t._requires_grad:
+        # The old value is overwritten by one that does not depend on it: its gradient is zero.
+        new = _cut_history(t, new)
+    np.copyto(t._data, new._data, casting="unsafe")
+    t._vc[0] += 1
+    fn = new._grad_fn
+    if fn is None:
+        return t
+    base = t._extra.base if t._extra is not None else None
+    if base is None:
+        t._grad_fn, t._nr, t._requires_grad = fn, new._nr, True
+        return t
+    # See Note [In-place on a view].
+    view_fn = t._extra.view_fn
+    new_base = S.index_put_region(base, new, region=view_fn)
+    base._grad_fn, base._nr, base._requires_grad = new_base._grad_fn, 0, True
+    with grad_mode.enable_grad():
+        regenerated = view_fn(base, TENSOR_MATH)
+    t._grad_fn, t._nr, t._requires_grad = regenerated._grad_fn, regenerated._nr, True
+    return t
+
+
+def _cut_history(t, new):
+    from ._core import record, wrap
+
+    out = wrap(new._data)
+    record(pointwise.FillBackward0, out, (t,))
+    return out
+
+
+def _fast_binary(ufunc, op):
+    """`t op= other`: straight into the array when no graph is built, else op + commit."""
+
+    def inplace(t, other, *, alpha=None):
+        if alpha is not None:
+            other = other * alpha
+        if needs_grad(t, other if hasattr(other, "_data") else None):
+            return commit(t, op(t, other))
+        x = t._data
+        y = other._data if hasattr(other, "_data") else other
+        if isinstance(y, (list, tuple)):
+            y = np.asarray(y)
+        rt = _dtype.result_type(t, other)
+        if ufunc is np.true_divide and rt.np.kind != "f":
+            rt = _dtype.get_default_dtype()
+        if hasattr(y, "shape") and y.shape != x.shape:
+            _check_result(t, rt.np, np.broadcast_shapes(x.shape, y.shape))
+        else:
+            _check_result(t, rt.np, x.shape)
+        if isinstance(y, np.ndarray) and y.dtype != x.dtype:
+            y = y.astype(rt.np)
+        ufunc(x, y, out=x, casting="unsafe")
+        t._vc[0] += 1
+        return t
+
+    inplace.__name__ = op.__name__ + "_"
+    return inplace
+
+
+add_ = _fast_binary(np.add, arith.add)
+sub_ = _fast_binary(np.subtract, arith.sub)
+mul_ = _fast_binary(np.multiply, arith.mul)
+div_ = _fast_binary(np.true_divide, arith.div)
+
+
+def pow_(t, exponent):
+    return commit(t, arith.pow(t, exponent))
+
+
+def _unary_inplace(op):
+    def inplace(t, *args, **kwargs):
+        return commit(t, op(t, *args, **kwargs))
+
+    inplace.__name__ = op.__name__ + "_"
+    return inplace
+
+
+for _name, _op in [("neg", arith.neg), ("abs", arith.abs), ("sign", arith.sign),
+                   ("square", arith.square), ("reciprocal", arith.reciprocal),
+                   ("exp", pointwise.exp), ("log", pointwise.log), ("sqrt", pointwise.sqrt),
+                   ("rsqrt", pointwise.rsqrt), ("sin", pointwise.sin), ("cos", pointwise.cos),
+                   ("tanh", pointwise.tanh), ("sigmoid", pointwise.sigmoid),
+                   ("relu", pointwise.relu), ("clamp", pointwise.clamp),
+                   ("floor", pointwise.floor), ("ceil", pointwise.ceil),
+                   ("round", pointwise.round), ("trunc", pointwise.trunc),
+                   ("log1p", pointwise.log1p), ("expm1", pointwise.expm1),
+                   ("masked_fill", pointwise.masked_fill), ("remainder", arith.remainder),
+                   ("tril", S.tril), ("triu", S.triu), ("scatter", S.scatter),
+                   ("scatter_add", S.scatter_add), ("index_put", S.index_put),
+                   ("leaky_relu", pointwise.leaky_relu), ("elu", pointwise.elu)]:
+    globals()[_name + "_"] = _unary_inplace(_op)
+
+clip_ = clamp_  # noqa: F821
+
+
+def fill_(t, value):
+    if hasattr(value, "_data") and value._requires_grad:
+        return commit(t, S.expand(value, t._data.shape))
+    v = value.item() if hasattr(value, "_data") else value
+    if needs_grad(t):
+        return commit(t, pointwise.full_like_op(t, v))
+    check_inplace(t)
+    t._data.fill(v)
+    t._vc[0] += 1
+    return t
+
+
+def zero_(t):
+    return fill_(t, 0)
+
+
+def copy_(t, src, non_blocking=False):
+    src = as_tensor_arg(src)
+    if needs_grad(t, src):
+        value = src if src._data.dtype == t._data.dtype else S.to_dtype(src, t.dtype)
+        return commit(t, S.expand(value, t._data.shape))
+    check_inplace(t)
+    try:
+        np.copyto(t._data, src._data, casting="unsafe")
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({t._data.shape[-1] if t._data.ndim else 1}) must match the "
+            f"size of tensor b ({src._data.shape[-1] if src._data.ndim else 1}) at "
+            "non-singleton dimension 0") from None
+    t._vc[0] += 1
+    return t
+
+
+def setitem(t, key, value):
+    """`t[key] = value`, recorded in the graph as CopySlices / IndexPutBackward0."""
+    if not hasattr(value, "_data"):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            value = as_tensor_arg(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+    key, basic = S.normalize_index(key)
+    tv = value if hasattr(value, "_data") else None
+    if not needs_grad(t, tv):
+        check_inplace(t)
+        try:
+            t._data[key] = tv._data if tv is not None else value
+        except IndexError as err:
+            raise S._index_error(err, t._data.shape) from None
+        except ValueError as err:
+            raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
+        t._vc[0] += 1
+        return
+    check_inplace(t)
+    if tv is not None and tv._data.dtype != t._data.dtype:
+        tv = S.to_dtype(tv, t.dtype)
+    try:
+        new = S.index_put_region(t, tv if tv is not None else value, key=key, basic=basic)
+    except RuntimeError as err:
+        raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
+    commit(t, new)
+
+
+def _shape_mismatch(err, t, key, tv):
+    try:
+        target = t._data[key].shape
+    except Exception:  # pragma: no cover - the original error is clearer then
+        return str(err)
+    vshape = tv._data.shape if tv is not None else ()
+    return (f"shape mismatch: value tensor of shape [{', '.join(map(str, vshape))}] cannot be "
+            f"broadcast to indexing result of shape [{', '.join(map(str, target))}]")
+
+
+def addcmul_(t, t1, t2, *, value=1):
+    return add_(t, arith.mul(t1, t2), alpha=value if value != 1 else None)
+
+
+def addcdiv_(t, t1, t2, *, value=1):
+    return add_(t, arith.div(t1, t2), alpha=value if value != 1 else None)
+
+
+def lerp_(t, end, weight):
+    return add_(t, arith.mul(arith.sub(end, t), weight))
+
+
+def clamp_min_(t, min):
+    return clamp_(t, min=min)  # noqa: F821
+
+
+def clamp_max_(t, max):
+    return clamp_(t, max=max)  # noqa: F821

@@ -1,0 +1,209 @@
+"""Matrix products. `matmul` dispatches on dimensions like PyTorch (dot, mv, mm, batched)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._errors import broadcast_shapes
+from ._core import Node, record, wrap, needs
+
+
+def _same_dtype(a, b, what="m1 and m2"):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected {what} to have the same dtype, but got: "
+                           f"{a.dtype._torch_name[:-6].lower()} != {b.dtype._torch_name[:-6].lower()}")
+
+
+def _shape_x(shape):
+    return "x".join(str(s) for s in shape)
+
+
+class MmBackward0(Node):
+    """out = A @ B  ->  dA = g @ B^T,  dB = A^T @ g"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        ga = m.matmul(g, m.mT(b)) if needs(self, 0) else None
+        gb = m.matmul(m.mT(a), g) if needs(self, 1) else None
+        return ga, gb
+
+
+def mm(a, b):
+    x, y = a._data, b._data
+    if x.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if y.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_shape_x(x.shape)} and {_shape_x(y.shape)})")
+    _same_dtype(a, b)
+    out = wrap(x @ y)
+    node = record(MmBackward0, out, (a, b))
+    if node is not None:
+        node.save(a if needs(node, 1) else None, b if needs(node, 0) else None)
+    return out
+
+
+class AddmmBackward0(Node):
+    """out = beta*bias + alpha*(A @ B)  ->  dbias = beta*g, dA = alpha*g @ B^T, dB = alpha*A^T @ g"""
+
+    __slots__ = ("alpha", "beta")
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        if self.alpha != 1:
+            g_mm = g * self.alpha
+        else:
+            g_mm = g
+        gbias = (g if self.beta == 1 else g * self.beta) if needs(self, 0) else None
+        ga = m.matmul(g_mm, m.mT(b)) if needs(self, 1) else None
+        gb = m.matmul(m.mT(a), g_mm) if needs(self, 2) else None
+        return gbias, ga, gb
+
+
+def addmm(bias, a, b, *, beta=1, alpha=1):
+    x, y = a._data, b._data
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_shape_x(x.shape)} and {_shape_x(y.shape)})")
+    _same_dtype(a, b)
+    prod = x @ y
+    if alpha != 1:
+        prod *= alpha
+    bias_data = bias._data if beta == 1 else bias._data * beta
+    out = wrap(prod + bias_data)
+    node = record(AddmmBackward0, out, (bias, a, b))
+    if node is not None:
+        node.alpha, node.beta = alpha, beta
+        node.save(a if needs(node, 2) else None, b if needs(node, 1) else None)
+    return out
+
+
+class MvBackward0(Node):
+    """out = A @ v  ->  dA = outer(g, v),  dv = A^T @ g"""
+
+    def backward(self, m, g):
+        a, v = self.saved(m)
+        ga = m.unsqueeze(g, -1) * m.unsqueeze(v, 0) if needs(self, 0) else None
+        gv = m.matmul(m.mT(a), g) if needs(self, 1) else None
+        return ga, gv
+
+
+def mv(a, v):
+    x, y = a._data, v._data
+    if x.ndim != 2 or y.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {y.ndim}, {x.ndim}, {y.ndim}")
+    if x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({x.shape[0]}), mat ({_shape_x(x.shape)}), "
+                           f"vec ({y.shape[0]})")
+    _same_dtype(a, v)
+    out = wrap(x @ y)
+    node = record(MvBackward0, out, (a, v))
+    if node is not None:
+        node.save(a, v)
+    return out
+
+
+class DotBackward0(Node):
+    """out = a . b  ->  da = g*b,  db = g*a"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        return (g * b if needs(self, 0) else None), (g * a if needs(self, 1) else None)
+
+
+def dot(a, b):
+    x, y = a._data, b._data
+    if x.ndim != 1 or y.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors")
+    if x.shape[0] != y.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+                           f"[{y.shape[0]}] to have the same number of elements, but got "
+                           f"{x.shape[0]} and {y.shape[0]} elements respectively")
+    _same_dtype(a, b, "self and other")
+    out = wrap(np.dot(x, y))
+    node = record(DotBackward0, out, (a, b))
+    if node is not None:
+        node.save(a, b)
+    return out
+
+
+inner = dot
+
+
+class BmmBackward0(Node):
+    """out[i] = A[i] @ B[i]  ->  dA = g @ B^T,  dB = A^T @ g (batch dims broadcast back by the engine)"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        ga = m.matmul(g, m.mT(b)) if needs(self, 0) else None
+        gb = m.matmul(m.mT(a), g) if needs(self, 1) else None
+        return ga, gb
+
+
+class UnsafeViewBackward0(BmmBackward0):
+    """matmul of batched operands (PyTorch's grad_fn name for it)"""
+
+
+def bmm(a, b):
+    x, y = a._data, b._data
+    if x.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if y.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if y.shape[0] != x.shape[0] or y.shape[1] != x.shape[2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, {y.shape[1]}].")
+    _same_dtype(a, b)
+    out = wrap(np.matmul(x, y))
+    node = record(BmmBackward0, out, (a, b))
+    if node is not None:
+        node.save(a, b)
+    return out
+
+
+def matmul(a, b):
+    x, y = a._data, b._data
+    if x.ndim == 0 or y.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{x.ndim}D and {y.ndim}D")
+    if x.ndim == 2 and y.ndim == 2:
+        return mm(a, b)
+    if x.ndim == 1 and y.ndim == 1:
+        return dot(a, b)
+    if x.ndim == 2 and y.ndim == 1:
+        return mv(a, b)
+    from .shape import unsqueeze, squeeze
+
+    if x.ndim == 1:
+        if y.shape[-2] != x.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                               f"(1x{x.shape[0]} and {_shape_x(y.shape[-2:])})")
+        return squeeze(matmul(unsqueeze(a, 0), b), -2)
+    if y.ndim == 1:
+        if x.shape[-1] != y.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({x.shape[0]}), mat "
+                               f"({_shape_x(x.shape)}), vec ({y.shape[0]})")
+        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
+    batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    if x.shape[-1] != y.shape[-2]:
+        n = int(np.prod(batch))
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{n}, {x.shape[-1]}] but got: [{n}, {y.shape[-2]}].")
+    _same_dtype(a, b)
+    out = wrap(np.matmul(x, y))
+    node = record(UnsafeViewBackward0, out, (a, b))
+    if node is not None:
+        node.save(a, b)
+    return out
+
+
+def outer(a, b):
+    from .shape import unsqueeze
+    from .arith import mul
+
+    return mul(unsqueeze(a, 1), unsqueeze(b, 0))
+
+
+ger = outer
+

@@ -1,0 +1,525 @@
+"""Elementwise functions and activations. Each op: its node (with the derivative in its
+docstring and backward) and then its forward."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
+                    as_tensor_arg)
+
+_errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
+
+class ExpBackward0(Node):
+    """out = e^a  ->  da = g*out"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * out
+
+
+def exp(a):
+    with _errstate:
+        return unary_result(ExpBackward0, a, np.exp(float_operand(a)), save_output=True)
+
+
+class Expm1Backward0(Node):
+    """out = e^a - 1  ->  da = g*(out + 1)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * (out + 1)
+
+
+def expm1(a):
+    with _errstate:
+        return unary_result(Expm1Backward0, a, np.expm1(float_operand(a)), save_output=True)
+
+
+class LogBackward0(Node):
+    """out = ln a  ->  da = g/a"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g / a
+
+
+def log(a):
+    with _errstate:
+        return unary_result(LogBackward0, a, np.log(float_operand(a)), save_input=True)
+
+
+class Log2Backward0(Node):
+    """out = log2 a  ->  da = g/(a ln 2)"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g / (a * math.log(2.0))
+
+
+def log2(a):
+    with _errstate:
+        return unary_result(Log2Backward0, a, np.log2(float_operand(a)), save_input=True)
+
+
+class Log10Backward0(Node):
+    """out = log10 a  ->  da = g/(a ln 10)"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g / (a * math.log(10.0))
+
+
+def log10(a):
+    with _errstate:
+        return unary_result(Log10Backward0, a, np.log10(float_operand(a)), save_input=True)
+
+
+class Log1PBackward0(Node):
+    """out = ln(1 + a)  ->  da = g/(1 + a)"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g / (a + 1)
+
+
+def log1p(a):
+    with _errstate:
+        return unary_result(Log1PBackward0, a, np.log1p(float_operand(a)), save_input=True)
+
+
+class SqrtBackward0(Node):
+    """out = sqrt a  ->  da = g/(2 out)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g / (out * 2)
+
+
+def sqrt(a):
+    with _errstate:
+        return unary_result(SqrtBackward0, a, np.sqrt(float_operand(a)), save_output=True)
+
+
+class RsqrtBackward0(Node):
+    """out = a^(-1/2)  ->  da = -g*out^3/2"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * (out * out * out) * -0.5
+
+
+def rsqrt(a):
+    with _errstate:
+        return unary_result(RsqrtBackward0, a, 1.0 / np.sqrt(float_operand(a)), save_output=True)
+
+
+class SinBackward0(Node):
+    """out = sin a  ->  da = g*cos a"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g * m.cos(a)
+
+
+def sin(a):
+    return unary_result(SinBackward0, a, np.sin(float_operand(a)), save_input=True)
+
+
+class CosBackward0(Node):
+    """out = cos a  ->  da = -g*sin a"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g * -m.sin(a)
+
+
+def cos(a):
+    return unary_result(CosBackward0, a, np.cos(float_operand(a)), save_input=True)
+
+
+class TanBackward0(Node):
+    """out = tan a  ->  da = g*(1 + out^2)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * (out * out + 1)
+
+
+def tan(a):
+    return unary_result(TanBackward0, a, np.tan(float_operand(a)), save_output=True)
+
+
+class TanhBackward0(Node):
+    """out = tanh a  ->  da = g*(1 - out^2)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * (1 - out * out)
+
+
+def tanh(a):
+    return unary_result(TanhBackward0, a, np.tanh(float_operand(a)), save_output=True)
+
+
+class SigmoidBackward0(Node):
+    """out = 1/(1 + e^-a)  ->  da = g*out*(1 - out)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * out * (1 - out)
+
+
+def _sigmoid_array(x):
+    # Split by sign so that exp never overflows: stable for large |x|.
+    with _errstate:
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def sigmoid(a):
+    return unary_result(SigmoidBackward0, a, _sigmoid_array(float_operand(a)), save_output=True)
+
+
+class ReluBackward0(Node):
+    """out = max(a, 0)  ->  da = g where out > 0 else 0   (0 at a == 0, as PyTorch)"""
+
+    def backward(self, m, g):
+        (out,) = self.saved(m)
+        return g * (out > 0)
+
+
+def relu(a):
+    x = a._data
+    return unary_result(ReluBackward0, a, np.maximum(x, 0, dtype=x.dtype), save_output=True)
+
+
+class LeakyReluBackward0(Node):
+    """out = a if a > 0 else slope*a  ->  da = g if a > 0 else slope*g"""
+
+    __slots__ = ("slope",)
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return m.where(a > 0, g, g * self.slope)
+
+
+def leaky_relu(a, negative_slope=0.01, inplace=False):
+    x = a._data
+    out = unary_result(LeakyReluBackward0, a, np.where(x > 0, x, x * negative_slope).astype(x.dtype),
+                       save_input=True)
+    if out._grad_fn is not None:
+        out._grad_fn.slope = negative_slope
+    return out
+
+
+class EluBackward0(Node):
+    """out = a if a > 0 else alpha*(e^a - 1)  ->  da = g if a > 0 else g*alpha*e^a"""
+
+    __slots__ = ("alpha", "scale", "input_scale")
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        neg = g * (self.alpha * self.scale * self.input_scale) * m.exp(a * self.input_scale)
+        return m.where(a > 0, g * self.scale, neg)
+
+
+def elu(a, alpha=1.0, inplace=False, *, scale=1.0, input_scale=1.0):
+    x = float_operand(a)
+    with _errstate:
+        data = np.where(x > 0, x * scale, alpha * scale * np.expm1(x * input_scale)).astype(x.dtype)
+    out = unary_result(EluBackward0, a, data, save_input=True)
+    if out._grad_fn is not None:
+        out._grad_fn.alpha, out._grad_fn.scale, out._grad_fn.input_scale = alpha, scale, input_scale
+    return out
+
+
+class ClampBackward1(Node):
+    """out = min(max(a, lo), hi)  ->  da = g where lo <= a <= hi else 0 (bounds pass the gradient)"""
+
+    __slots__ = ("lo", "hi")
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        if self.lo is None:
+            return g * (a <= self.hi)
+        if self.hi is None:
+            return g * (a >= self.lo)
+        return g * ((a >= self.lo) & (a <= self.hi))
+
+
+def clamp(a, min=None, max=None):
+    from ..tensor import Tensor
+
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = a
+        if min is not None:
+            out = maximum(out, as_tensor_arg(min))
+        if max is not None:
+            out = minimum(out, as_tensor_arg(max))
+        return out
+    x = a._data
+    if x.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+        x = float_operand(a)
+    data = np.clip(x, min, max)
+    if data.dtype != x.dtype:
+        data = data.astype(x.dtype)
+    out = unary_result(ClampBackward1, a, data, save_input=True)
+    if out._grad_fn is not None:
+        out._grad_fn.lo, out._grad_fn.hi = min, max
+    return out
+
+
+clip = clamp
+
+
+class MaximumBackward0(Node):
+    """out = max(a, b)  ->  the larger input gets g; ties split it half and half"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        ga = m.where(a == b, g * 0.5, g * (a > b)) if needs(self, 0) else None
+        gb = m.where(a == b, g * 0.5, g * (b > a)) if needs(self, 1) else None
+        return ga, gb
+
+
+class MinimumBackward0(Node):
+    """out = min(a, b)  ->  the smaller input gets g; ties split it half and half"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        ga = m.where(a == b, g * 0.5, g * (a < b)) if needs(self, 0) else None
+        gb = m.where(a == b, g * 0.5, g * (b < a)) if needs(self, 1) else None
+        return ga, gb
+
+
+def maximum(a, b):
+    x, y, ta, tb = binary(a, as_tensor_arg(b) if not hasattr(b, "_data") else b)
+    out = wrap(np.maximum(x, y))
+    node = record(MaximumBackward0, out, (ta, tb))
+    if node is not None:
+        node.save(ta, tb)
+    return out
+
+
+def minimum(a, b):
+    x, y, ta, tb = binary(a, as_tensor_arg(b) if not hasattr(b, "_data") else b)
+    out = wrap(np.minimum(x, y))
+    node = record(MinimumBackward0, out, (ta, tb))
+    if node is not None:
+        node.save(ta, tb)
+    return out
+
+
+fmax, fmin = maximum, minimum
+
+
+class WhereBackward0(Node):
+    """out = a where cond else b  ->  da = g where cond, db = g where not cond"""
+
+    def backward(self, m, g):
+        (cond,) = self.saved(m)
+        ga = m.where(cond, g, 0.0) if needs(self, 0) else None
+        gb = m.where(cond, 0.0, g) if needs(self, 1) else None
+        return ga, gb
+
+
+def where(condition, input=None, other=None):
+    from ..tensor import Tensor
+
+    cond = as_tensor_arg(condition)
+    if input is None and other is None:
+        return tuple(wrap(i) for i in np.nonzero(cond._data))
+    if cond._data.dtype != np.bool_:
+        cond = wrap(cond._data.astype(bool))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor_arg(input)
+    x, y, ta, tb = binary(input, other)
+    out = wrap(np.where(cond._data, x, y))
+    node = record(WhereBackward0, out, (ta, tb))
+    if node is not None:
+        node.save(cond)
+    return out
+
+
+class MaskedFillBackward0(Node):
+    """out = value where mask else a  ->  da = g where not mask; dvalue = sum of g where mask"""
+
+    def backward(self, m, g):
+        (mask,) = self.saved(m)
+        ga = m.where(mask, 0.0, g) if needs(self, 0) else None
+        gv = m.sum(m.where(mask, g, 0.0)) if needs(self, 1) else None
+        return ga, gv
+
+
+def masked_fill(a, mask, value):
+    from ..tensor import Tensor
+
+    mask = as_tensor_arg(mask)
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype}")
+    tv = value if isinstance(value, Tensor) else None
+    if tv is not None and tv._data.ndim != 0:
+        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {tv._data.ndim} dimension(s).")
+    v = tv._data if tv is not None else value
+    x = a._data
+    data = np.where(mask._data, np.asarray(v, dtype=x.dtype), x)
+    out = wrap(data)
+    node = record(MaskedFillBackward0, out, (a, tv))
+    if node is not None:
+        node.save(mask)
+    return out
+
+
+class ZeroGradNode(Node):
+    """Ops whose derivative is zero almost everywhere (floor, ceil, round, trunc)."""
+
+    def backward(self, m, g):
+        return g * 0
+
+
+class FloorBackward0(ZeroGradNode):
+    pass
+
+
+class CeilBackward0(ZeroGradNode):
+    pass
+
+
+class RoundBackward0(ZeroGradNode):
+    pass
+
+
+class TruncBackward0(ZeroGradNode):
+    pass
+
+
+def floor(a):
+    return unary_result(FloorBackward0, a, np.floor(a._data))
+
+
+def ceil(a):
+    return unary_result(CeilBackward0, a, np.ceil(a._data))
+
+
+def round(a, decimals=0):
+    return unary_result(RoundBackward0, a, np.round(a._data, decimals))
+
+
+def trunc(a):
+    return unary_result(TruncBackward0, a, np.trunc(a._data))
+
+
+class FillBackward0(Node):
+    """out = value everywhere  ->  da = 0"""
+
+    def backward(self, m, g):
+        return g * 0
+
+
+def full_like_op(a, value):
+    """`a.fill_(value)` as an out-of-place op whose gradient to `a` is zero."""
+    return unary_result(FillBackward0, a, np.full_like(a._data, value))
+
+
+class ErfBackward0(Node):
+    """out = erf a  ->  da = g * 2/sqrt(pi) * e^(-a^2)"""
+
+    def backward(self, m, g):
+        (a,) = self.saved(m)
+        return g * (2.0 / math.sqrt(math.pi)) * m.exp(-(a * a))
+
+
+_erf_vec = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x):
+    try:
+        from scipy.special import erf as _erf
+
+        return _erf(x).astype(x.dtype, copy=False)
+    except ImportError:  # NumPy has no erf; math.erf is exact, just slower
+        return _erf_vec(x).astype(x.dtype)
+
+
+def erf(a):
+    return unary_result(ErfBackward0, a, erf_array(float_operand(a)), save_input=True)
+
+
+# -- comparisons and logic: results are bool tensors and never carry a graph ----------------------
+def _compare(ufunc):
+    def compare(a, b):
+        x, y, _, _ = binary(a, b)
+        return wrap(ufunc(x, y))
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+logical_and = _compare(np.logical_and)
+logical_or = _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+
+
+def _bitwise(ufunc, name):
+    def op(a, b):
+        x, y, _, _ = binary(a, b)
+        if x.dtype.kind == "f" or getattr(y, "dtype", np.dtype(int)).kind == "f" \
+                or isinstance(y, float):
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
+        return wrap(ufunc(x, y))
+
+    op.__name__ = name
+    return op
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+
+
+def logical_not(a):
+    return wrap(np.logical_not(a._data))
+
+
+def bitwise_not(a):
+    if a._data.dtype.kind == "f":
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return wrap(np.invert(a._data))
+
+
+def equal(a, b):
+    return a._data.shape == b._data.shape and bool(np.array_equal(a._data, b._data))
+
+
+def isnan(a):
+    return wrap(np.isnan(a._data))
+
+
+def isinf(a):
+    return wrap(np.isinf(a._data))
+
+
+def isfinite(a):
+    return wrap(np.isfinite(a._data))
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(np.allclose(a._data, as_tensor_arg(b)._data, rtol, atol, equal_nan))
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return wrap(np.isclose(a._data, as_tensor_arg(b)._data, rtol, atol, equal_nan))
+

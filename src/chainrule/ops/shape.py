@@ -1,0 +1,1112 @@
+"""Shape ops, joining and splitting, and indexing.
+
+Views (reshape, transpose, basic indexing...) share memory and the version counter with their
+source, as in PyTorch; `_view` also remembers how to re-derive the view from its base so that an
+in-place write through a view can be recorded on the base (see ops/inplace.py).
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import _dtype, _errors
+from ._core import Node, record, record_multi, wrap, needs, as_tensor_arg, _make
+
+
+# -- views ------------------------------------------------------------------------------------
+def _view(src, data, view_fn):
+    """A tensor over `data` (a NumPy view of src's array) that is a view of `src`."""
+    out = _make(data, vc=src._vc)
+    if src._requires_grad or (src._extra is not None and src._extra.base is not None):
+        parent = src._extra.base if src._extra is not None and src._extra.base is not None else None
+        extra = out._ensure_extra()
+        if parent is None:
+            extra.base, extra.view_fn = src, view_fn
+        else:
+            outer = src._extra.view_fn
+            extra.base = parent
+            extra.view_fn = lambda x, m: view_fn(outer(x, m), m)
+    return out
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _infer_shape(shape, numel):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of "
+                               f"size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size "
+                           f"{numel}")
+    return tuple(shape)
+
+
+class ViewBackward0(Node):
+    """out = a viewed with a new shape  ->  da = g reshaped back"""
+
+    __slots__ = ("shape",)
+
+    def backward(self, m, g):
+        return m.reshape(g, self.shape)
+
+
+def _reshaped(a, shape, must_view):
+    x = a._data
+    shape = _infer_shape(shape, x.size)
+    if shape == x.shape:
+        data = x.view()
+    else:
+        data = x.view()
+        try:
+            data.shape = shape  # raises when no view is possible (like PyTorch's view)
+        except AttributeError:
+            if must_view:
+                raise RuntimeError(
+                    "view size is not compatible with input tensor's size and stride (at least "
+                    "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                    "instead.") from None
+            out = wrap(x.reshape(shape))
+            node = record(ViewBackward0, out, (a,))
+            if node is not None:
+                node.shape = x.shape
+            return out
+    out = _view(a, data, lambda t, m: m.reshape(t, shape))
+    node = record(ViewBackward0, out, (a,))
+    if node is not None:
+        node.shape = x.shape
+    return out
+
+
+def reshape(a, *shape):
+    return _reshaped(a, _shape_arg(shape), False)
+
+
+def view(a, *shape):
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        raise RuntimeError("view(dtype) is not supported by chainrule")
+    return _reshaped(a, _shape_arg(shape), True)
+
+
+def view_as(a, other):
+    return view(a, other._data.shape)
+
+
+def reshape_as(a, other):
+    return reshape(a, other._data.shape)
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    x = a._data
+    if x.ndim == 0:
+        return reshape(a, (1,))
+    s = _errors.normalize_dim(start_dim, x.ndim)
+    e = _errors.normalize_dim(end_dim, x.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return a
+    n = 1
+    for d in x.shape[s:e + 1]:
+        n *= d
+    return reshape(a, x.shape[:s] + (n,) + x.shape[e + 1:])
+
+
+def unflatten(a, dim, sizes):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    sizes = _infer_shape(tuple(sizes), x.shape[d])
+    return reshape(a, x.shape[:d] + sizes + x.shape[d + 1:])
+
+
+class SqueezeBackward0(ViewBackward0):
+    """out = a without its size-1 dims  ->  da = g reshaped back"""
+
+
+class SqueezeBackward1(ViewBackward0):
+    """out = a without size-1 dim d  ->  da = g reshaped back"""
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    """out = a with a new size-1 dim  ->  da = g reshaped back"""
+
+
+def _reshape_view(a, new_shape, node_cls):
+    x = a._data
+    out = _view(a, x.reshape(new_shape), lambda t, m: m.reshape(t, new_shape))
+    node = record(node_cls, out, (a,))
+    if node is not None:
+        node.shape = x.shape
+    return out
+
+
+def squeeze(a, dim=None):
+    x = a._data
+    if dim is None:
+        return _reshape_view(a, tuple(s for s in x.shape if s != 1), SqueezeBackward0)
+    dims = _errors.normalize_dims(dim, x.ndim) if x.ndim else ()
+    shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
+    return _reshape_view(a, shape, SqueezeBackward1)
+
+
+def unsqueeze(a, dim):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim + 1)
+    return _reshape_view(a, x.shape[:d] + (1,) + x.shape[d:], UnsqueezeBackward0)
+
+
+class TransposeBackward0(Node):
+    """out = a with dims d0, d1 swapped  ->  da = g with them swapped back"""
+
+    __slots__ = ("d0", "d1")
+
+    def backward(self, m, g):
+        return m.transpose(g, self.d0, self.d1)
+
+
+class TBackward0(TransposeBackward0):
+    """out = a^T (a 2-D)  ->  da = g^T"""
+
+
+def _transpose(a, d0, d1, node_cls):
+    x = a._data
+    d0 = _errors.normalize_dim(d0, x.ndim)
+    d1 = _errors.normalize_dim(d1, x.ndim)
+    data = np.swapaxes(x, d0, d1) if x.ndim else x.view()
+    out = _view(a, data, lambda t, m: m.transpose(t, d0, d1))
+    node = record(node_cls, out, (a,))
+    if node is not None:
+        node.d0, node.d1 = d0, d1
+    return out
+
+
+def transpose(a, dim0, dim1):
+    return _transpose(a, dim0, dim1, TransposeBackward0)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(a):
+    if a._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                           f"{a._data.ndim}D")
+    if a._data.ndim < 2:
+        return _transpose(a, 0, 0, TBackward0) if a._data.ndim else a
+    return _transpose(a, 0, 1, TBackward0)
+
+
+def mT(a):
+    if a._data.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{a._data.ndim}-D tensor.")
+    return _transpose(a, -2, -1, TransposeBackward0)
+
+
+class PermuteBackward0(Node):
+    """out = a with dims permuted  ->  da = g with the inverse permutation"""
+
+    __slots__ = ("inverse",)
+
+    def backward(self, m, g):
+        return m.permute(g, self.inverse)
+
+
+def permute(a, *dims):
+    x = a._data
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
+            f"equal to len(dims) = {len(dims)}")
+    dims = _errors.normalize_dims(dims, x.ndim)
+    out = _view(a, x.transpose(dims), lambda t, m: m.permute(t, dims))
+    node = record(PermuteBackward0, out, (a,))
+    if node is not None:
+        node.inverse = tuple(int(i) for i in np.argsort(dims))
+    return out
+
+
+def T(a):
+    nd = a._data.ndim
+    if nd != 2 and nd != 0:
+        import warnings
+
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=3)
+    return permute(a, tuple(range(nd - 1, -1, -1)))
+
+
+def movedim(a, source, destination):
+    x = a._data
+    return permute(a, tuple(np.moveaxis(np.arange(x.ndim), source, destination).tolist()))
+
+
+moveaxis = movedim
+
+
+class ExpandBackward0(Node):
+    """out = a broadcast to a bigger shape  ->  da = g summed over the broadcast dims
+    (the engine's sum_to does the summing; see Note [Broadcasting in backward])"""
+
+    def backward(self, m, g):
+        return g
+
+
+def expand(a, *sizes):
+    x = a._data
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"expand(torch.FloatTensor{{[{', '.join(map(str, x.shape))}]}}, size=[{', '.join(map(str, sizes))}]): "
+            "the number of sizes provided "
+            f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+            f"({x.ndim})")
+    lead = len(sizes) - x.ndim
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
+                                   "leading, non-existing dimension 0")
+            target.append(s)
+            continue
+        cur = x.shape[i - lead]
+        if s == -1:
+            target.append(cur)
+        elif cur == 1 or cur == s:
+            target.append(s)
+        else:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: [{', '.join(map(str, sizes))}].  "
+                f"Tensor sizes: [{', '.join(map(str, x.shape))}]")
+    target = tuple(target)
+    out = _view(a, np.broadcast_to(x, target), lambda t, m: m.expand(t, target))
+    record(ExpandBackward0, out, (a,))
+    return out
+
+
+def expand_as(a, other):
+    return expand(a, other._data.shape)
+
+
+def broadcast_to(a, shape):
+    return expand(a, tuple(shape))
+
+
+def broadcast_tensors(*tensors):
+    shape = ()
+    for t_ in tensors:
+        shape = _errors.broadcast_shapes(shape, t_._data.shape)
+    return tuple(expand(t_, shape) for t_ in tensors)
+
+
+class RepeatBackward0(Node):
+    """out = a tiled `repeats` times  ->  da = sum of g over the tiles"""
+
+    __slots__ = ("shape", "repeats")
+
+    def backward(self, m, g):
+        shape = (1,) * (len(self.repeats) - len(self.shape)) + tuple(self.shape)
+        split = []
+        for r, s in zip(self.repeats, shape):
+            split += [r, s]
+        g = m.reshape(g, tuple(split))
+        g = m.sum(g, tuple(range(0, len(split), 2)), False)
+        return m.reshape(g, self.shape)
+
+
+def repeat(a, *repeats):
+    x = a._data
+    repeats = _shape_arg(repeats)
+    if len(repeats) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    out = wrap(np.tile(x, repeats))
+    node = record(RepeatBackward0, out, (a,))
+    if node is not None:
+        node.shape, node.repeats = x.shape, repeats
+    return out
+
+
+def tile(a, dims):
+    dims = tuple(dims)
+    nd = a._data.ndim
+    if len(dims) < nd:
+        dims = (1,) * (nd - len(dims)) + dims
+    return repeat(a, dims)
+
+
+def repeat_interleave(a, repeats, dim=None):
+    x = a._data
+    if dim is None:
+        a = reshape(a, (-1,))
+        dim = 0
+    d = _errors.normalize_dim(dim, a._data.ndim)
+    reps = repeats._data if hasattr(repeats, "_data") else repeats
+    idx = np.repeat(np.arange(a._data.shape[d]), reps)
+    return index_select(a, d, wrap(idx.astype(np.int64)))
+
+
+# -- joining and splitting --------------------------------------------------------------------
+class CatBackward0(Node):
+    """out = [a; b; ...] along dim  ->  each input gets its slice of g"""
+
+    __slots__ = ("dim", "sizes")
+
+    def backward(self, m, g):
+        grads, start = [], 0
+        for i, size in enumerate(self.sizes):
+            if needs(self, i):
+                index = (slice(None),) * self.dim + (slice(start, start + size),)
+                grads.append(m.getitem(g, index))
+            else:
+                grads.append(None)
+            start += size
+        return tuple(grads)
+
+
+def _tensor_list(tensors, name):
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if len(tensors) == 0:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    return [as_tensor_arg(t_) for t_ in tensors]
+
+
+def cat(tensors, dim=0, *, out=None):
+    tensors = _tensor_list(tensors, "torch.cat")
+    # PyTorch skips legacy empty 1-D tensors of shape (0,)
+    kept = [t_ for t_ in tensors if not (t_._data.ndim == 1 and t_._data.shape[0] == 0)] or tensors[:1]
+    ref = kept[0]._data
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _errors.normalize_dim(dim, ref.ndim)
+    for i, t_ in enumerate(kept):
+        x = t_._data
+        if x.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and "
+                               f"{x.ndim}")
+        for j in range(ref.ndim):
+            if j != d and x.shape[j] != ref.shape[j]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref.shape[j]} but got size {x.shape[j]} for "
+                                   f"tensor number {i} in the list.")
+    rt = _dtype.result_type(*kept) if len({t_._data.dtype for t_ in kept}) > 1 else None
+    arrays = [t_._data if rt is None else t_._data.astype(rt.np) for t_ in kept]
+    result = wrap(np.concatenate(arrays, axis=d))
+    node = record(CatBackward0, result, kept)
+    if node is not None:
+        node.dim, node.sizes = d, [t_._data.shape[d] for t_ in kept]
+    return result
+
+
+concat = concatenate = cat
+
+
+class StackBackward0(Node):
+    """out = inputs stacked on a new dim  ->  input i gets g[..., i, ...]"""
+
+    __slots__ = ("dim",)
+
+    def backward(self, m, g):
+        n = len(self.next_functions)
+        return tuple(m.getitem(g, (slice(None),) * self.dim + (i,)) if needs(self, i) else None
+                     for i in range(n))
+
+
+def stack(tensors, dim=0, *, out=None):
+    tensors = _tensor_list(tensors, "stack")
+    shape = tensors[0]._data.shape
+    for i, t_ in enumerate(tensors):
+        if t_._data.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"[{', '.join(map(str, shape))}] at entry 0 and "
+                               f"[{', '.join(map(str, t_._data.shape))}] at entry {i}")
+    d = _errors.normalize_dim(dim, len(shape) + 1)
+    rt = _dtype.result_type(*tensors) if len({t_._data.dtype for t_ in tensors}) > 1 else None
+    arrays = [t_._data if rt is None else t_._data.astype(rt.np) for t_ in tensors]
+    result = wrap(np.stack(arrays, axis=d))
+    node = record(StackBackward0, result, tensors)
+    if node is not None:
+        node.dim = d
+    return result
+
+
+def hstack(tensors):
+    tensors = _tensor_list(tensors, "hstack")
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    tensors = [atleast_2d(t_) for t_ in _tensor_list(tensors, "vstack")]
+    return cat(tensors, 0)
+
+
+def atleast_2d(a):
+    nd = a._data.ndim
+    return reshape(a, (1, 1)) if nd == 0 else unsqueeze(a, 0) if nd == 1 else a
+
+
+class SplitBackward0(Node):
+    """outs = pieces of a along dim  ->  da = the pieces' gradients joined back"""
+
+    __slots__ = ("dim", "n_outputs")
+
+    def backward(self, m, *grads):
+        return m.cat(list(grads), self.dim)
+
+
+class SplitWithSizesBackward0(SplitBackward0):
+    pass
+
+
+class UnbindBackward0(Node):
+    """outs = slices of a along dim  ->  da = the slices' gradients stacked back"""
+
+    __slots__ = ("dim", "n_outputs")
+
+    def backward(self, m, *grads):
+        return m.stack(list(grads), self.dim)
+
+
+def _pieces(a, d, sizes, node_cls):
+    x = a._data
+    bounds = np.cumsum([0] + list(sizes))
+    outs = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        index = (slice(None),) * d + (slice(int(lo), int(hi)),)
+        outs.append(_view(a, x[index], lambda t_, m, index=index: m.getitem(t_, index)))
+    node = record_multi(node_cls, outs, (a,))
+    if node is not None:
+        node.dim = d
+    return tuple(outs)
+
+
+def split(a, split_size_or_sections, dim=0):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n > 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        return _pieces(a, d, sizes, SplitBackward0)
+    sizes = [int(s) for s in split_size_or_sections]
+    if builtins.sum(sizes) != n:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                           f"tensor's size at dimension {d}), but got split_sizes={sizes}")
+    return _pieces(a, d, sizes, SplitWithSizesBackward0)
+
+
+def chunk(a, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    n = a._data.shape[_errors.normalize_dim(dim, a._data.ndim)]
+    size = -(-n // chunks) if n else 1
+    return split(a, size, dim)
+
+
+def tensor_split(a, indices_or_sections, dim=0):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        idx = [0] + [builtins.min(builtins.max(int(i), 0), n) for i in indices_or_sections] + [n]
+        sizes = [builtins.max(hi - lo, 0) for lo, hi in zip(idx[:-1], idx[1:])]
+    return _pieces(a, d, sizes, SplitWithSizesBackward0)
+
+
+def unbind(a, dim=0):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    outs = []
+    for i in range(x.shape[d]):
+        index = (slice(None),) * d + (i,)
+        outs.append(_view(a, x[index], lambda t_, m, index=index: m.getitem(t_, index)))
+    node = record_multi(UnbindBackward0, outs, (a,))
+    if node is not None:
+        node.dim = d
+    return tuple(outs)
+
+
+# -- indexing -----------------------------------------------------------------------------------
+def normalize_index(key):
+    """Turn a PyTorch index into a NumPy one; tell whether it is basic (gives a view)."""
+    from ..tensor import Tensor
+
+    if not isinstance(key, tuple):
+        key = (key,)
+    out, basic = [], True
+    for k in key:
+        if isinstance(k, Tensor):
+            arr = k._data
+            if arr.dtype.kind not in "biu":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(arr.astype(bool) if arr.dtype == np.uint8 else arr)
+            basic = False
+        elif isinstance(k, (list, np.ndarray)):
+            arr = np.asarray([int(v) if isinstance(v, Tensor) else v for v in k]
+                             if isinstance(k, list) and any(isinstance(v, Tensor) for v in k)
+                             else k)
+            if arr.dtype.kind not in "biu":
+                if arr.size == 0:
+                    arr = arr.astype(np.int64)
+                else:
+                    raise IndexError("tensors used as indices must be long, int, byte or bool "
+                                     "tensors")
+            out.append(arr)
+            basic = False
+        elif isinstance(k, slice):
+            if k.step is not None and int(k.step) <= 0:
+                raise ValueError("step must be greater than zero")
+            out.append(k)
+        elif k is None or k is Ellipsis:
+            out.append(k)
+        elif isinstance(k, (bool, np.bool_)):
+            out.append(bool(k))
+            basic = False
+        elif isinstance(k, (int, np.integer)):
+            out.append(int(k))
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices (got "
+                             f"{type(k).__name__})")
+    return tuple(out), basic
+
+
+def _index_error(err, shape):
+    msg = str(err).replace("axis", "dimension")
+    if "boolean index did not match" in msg:
+        return IndexError(f"The shape of the mask does not match the shape of the indexed tensor "
+                          f"{list(shape)}: {msg}")
+    return IndexError(msg)
+
+
+class IndexBackward0(Node):
+    """out = a[index]  ->  da = zeros with g added at index (repeated indices accumulate)"""
+
+    __slots__ = ("shape", "key", "accumulate")
+
+    def backward(self, m, g):
+        return m.index_zeros(self.shape, self.key, g, self.accumulate)
+
+
+class SelectBackward0(IndexBackward0):
+    """out = a[i] along a dim  ->  da = zeros with g at i"""
+
+
+class SliceBackward0(IndexBackward0):
+    """out = a[lo:hi]  ->  da = zeros with g in the slice"""
+
+
+def _index_node_class(key, basic):
+    if not basic:
+        return IndexBackward0
+    if builtins.all(k is None or k is Ellipsis for k in key):
+        return UnsqueezeBackward0
+    if builtins.any(isinstance(k, slice) for k in key):
+        return SliceBackward0
+    return SelectBackward0
+
+
+def getitem(a, key):
+    key, basic = normalize_index(key)
+    x = a._data
+    try:
+        data = x[key]
+    except IndexError as err:
+        raise _index_error(err, x.shape) from None
+    if basic:
+        out = _view(a, data, lambda t_, m: m.getitem(t_, key))
+    else:
+        out = wrap(data)
+    cls = _index_node_class(key, basic)
+    node = record(cls, out, (a,))
+    if node is not None:
+        if cls is UnsqueezeBackward0:
+            node.shape = x.shape
+        else:
+            node.shape, node.key, node.accumulate = x.shape, key, not basic
+    return out
+
+
+class IndexZerosBackward(Node):
+    """out = zeros with g placed at index (the adjoint of indexing)  ->  dg = gout[index]"""
+
+    __slots__ = ("key",)
+
+    def backward(self, m, g):
+        return m.getitem(g, self.key)
+
+
+def index_zeros(shape, key, g, accumulate):
+    """zeros(shape) with `g` written (or, for advanced indices, added) at `key`; differentiable."""
+    z = np.zeros(shape, dtype=g._data.dtype)
+    if accumulate:
+        np.add.at(z, key, g._data)
+    else:
+        z[key] = g._data
+    out = wrap(z)
+    node = record(IndexZerosBackward, out, (g,))
+    if node is not None:
+        node.key = key
+    return out
+
+
+class CopySlices(Node):
+    """out = a with out[region] = value  ->  da = g outside the region, dvalue = g[region]"""
+
+    __slots__ = ("key", "region")
+
+    def _mask(self, shape):
+        mask = np.ones(shape, dtype=bool)
+        if self.key is not None:
+            mask[self.key] = False
+        else:
+            from ..autograd.math import ARRAY_MATH
+
+            self.region(mask, ARRAY_MATH)[...] = False
+        return mask
+
+    def backward(self, m, g):
+        ga = m.where(self._mask(g.shape), g, 0.0) if needs(self, 0) else None
+        gv = None
+        if needs(self, 1):
+            gv = m.getitem(g, self.key) if self.key is not None else self.region(g, m)
+        return ga, gv
+
+
+class IndexPutBackward0(CopySlices):
+    """out = a with out[indices] = value  ->  da = g outside, dvalue = g[indices]"""
+
+
+def index_put_region(a, value, *, key=None, region=None, basic=True):
+    """Out-of-place `a[key] = value` (or a write through a view region); differentiable in both."""
+    from ..tensor import Tensor
+
+    x = a._data
+    data = x.copy()
+    tv = value if isinstance(value, Tensor) else None
+    v = tv._data if tv is not None else value
+    try:
+        if key is not None:
+            data[key] = v
+        else:
+            from ..autograd.math import ARRAY_MATH
+
+            region(data, ARRAY_MATH)[...] = v
+    except IndexError as err:
+        raise _index_error(err, x.shape) from None
+    except ValueError as err:
+        raise RuntimeError(str(err)) from None
+    out = wrap(data)
+    node = record(CopySlices if basic else IndexPutBackward0, out, (a, tv))
+    if node is not None:
+        node.key, node.region = key, region
+    return out
+
+
+def index_put(a, indices, values, accumulate=False):
+    key, basic = normalize_index(tuple(indices))
+    if accumulate:
+        from .arith import add
+
+        return add(a, index_zeros(a._data.shape, key, as_tensor_arg(values, a.dtype).expand(
+            a._data[key].shape), True))
+    return index_put_region(a, values, key=key, basic=basic)
+
+
+class GatherBackward0(Node):
+    """out[i][j] = a[i][index[i][j]] (dim 1)  ->  da = zeros with g added at index"""
+
+    __slots__ = ("shape", "dim")
+
+    def backward(self, m, g):
+        (index,) = self.saved(m)
+        return m.scatter_zeros(self.shape, self.dim, index, g)
+
+
+def _check_index_tensor(index, name):
+    if index._data.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+def gather(a, dim, index, *, sparse_grad=False):
+    index = as_tensor_arg(index)
+    _check_index_tensor(index, "gather")
+    x, idx = a._data, index._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    if idx.ndim != x.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if idx.size and (idx.max() >= x.shape[d] or idx.min() < -x.shape[d]):
+        bad = int(idx.max() if idx.max() >= x.shape[d] else idx.min())
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size "
+                           f"{x.shape[d]}")
+    for j in range(x.ndim):
+        if j != d and idx.shape[j] > x.shape[j]:
+            raise RuntimeError(f"Size does not match at dimension {j} expected index "
+                               f"{list(idx.shape)} to be smaller than self {list(x.shape)} apart "
+                               f"from dimension {d}")
+    sub = x[tuple(slice(0, s) if j != d else slice(None) for j, s in enumerate(idx.shape))]
+    out = wrap(np.take_along_axis(sub, idx, axis=d))
+    node = record(GatherBackward0, out, (a,))
+    if node is not None:
+        node.shape, node.dim = x.shape, d
+        node.save(index)
+    return out
+
+
+class ScatterZerosBackward(Node):
+    """out = zeros with g added at index along dim (gather's adjoint)  ->  dg = gather(gout)"""
+
+    __slots__ = ("dim",)
+
+    def backward(self, m, gout):
+        (index,) = self.saved(m)
+        return m.gather(gout, self.dim, index)
+
+
+def _scatter_add_array(z, dim, idx, src):
+    """z[..., idx[i,j,...], ...] += src[i,j,...] along dim (repeated indices accumulate)."""
+    grids = np.indices(idx.shape, sparse=True)
+    full = list(grids)
+    full[dim] = idx
+    np.add.at(z, tuple(full), src[tuple(slice(0, s) for s in idx.shape)])
+    return z
+
+
+def scatter_zeros(shape, dim, index, g):
+    z = _scatter_add_array(np.zeros(shape, dtype=g._data.dtype), dim, index._data, g._data)
+    out = wrap(z)
+    node = record(ScatterZerosBackward, out, (g,))
+    if node is not None:
+        node.dim = dim
+        node.save(index)
+    return out
+
+
+class ScatterAddBackward0(Node):
+    """out = a + src scattered at index  ->  da = g, dsrc = gather(g, index)"""
+
+    __slots__ = ("dim",)
+
+    def backward(self, m, g):
+        (index,) = self.saved(m)
+        return g, (m.gather(g, self.dim, index) if needs(self, 1) else None)
+
+
+def scatter_add(a, dim, index, src):
+    index = as_tensor_arg(index)
+    d = _errors.normalize_dim(dim, a._data.ndim)
+    data = _scatter_add_array(a._data.copy(), d, index._data, as_tensor_arg(src)._data)
+    out = wrap(data)
+    node = record(ScatterAddBackward0, out, (a, src))
+    if node is not None:
+        node.dim = d
+        node.save(index)
+    return out
+
+
+class ScatterBackward0(Node):
+    """out = a with src written at index  ->  da = g with written places zeroed, dsrc = gather(g)"""
+
+    __slots__ = ("dim",)
+
+    def backward(self, m, g):
+        (index,) = self.saved(m)
+        ga = None
+        if needs(self, 0):
+            mask = _scatter_mask(g.shape, self.dim, index)
+            ga = m.where(mask, 0.0, g)
+        gs = m.gather(g, self.dim, index) if needs(self, 1) else None
+        return ga, gs
+
+
+def _scatter_mask(shape, dim, index):
+    idx = index._data if hasattr(index, "_data") else index
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[dim] = idx
+    mask = np.zeros(shape, bool)
+    mask[tuple(grids)] = True
+    return mask
+
+
+def scatter(a, dim, index, src=None, value=None, *, reduce=None):
+    from ..tensor import Tensor
+
+    if src is None:
+        src = value
+    index = as_tensor_arg(index)
+    d = _errors.normalize_dim(dim, a._data.ndim)
+    idx = index._data
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[d] = idx
+    data = a._data.copy()
+    if isinstance(src, Tensor):
+        data[tuple(grids)] = src._data[tuple(slice(0, s) for s in idx.shape)]
+        ts = src
+    else:
+        data[tuple(grids)] = src
+        ts = None
+    out = wrap(data)
+    node = record(ScatterBackward0, out, (a, ts))
+    if node is not None:
+        node.dim = d
+        node.save(index)
+    return out
+
+
+class IndexSelectBackward0(Node):
+    """out = a.index_select(dim, index)  ->  da = zeros with g added at index along dim"""
+
+    __slots__ = ("shape", "dim")
+
+    def backward(self, m, g):
+        (index,) = self.saved(m)
+        key = (slice(None),) * self.dim + (index,)
+        return m.index_zeros(self.shape, key, g, True)
+
+
+def index_select(a, dim, index):
+    index = as_tensor_arg(index)
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = index._data.reshape(-1)
+    if idx.size and (idx.max() >= x.shape[d] or idx.min() < -x.shape[d]):
+        raise IndexError(f"index out of range in self")
+    out = wrap(np.take(x, idx, axis=d))
+    node = record(IndexSelectBackward0, out, (a,))
+    if node is not None:
+        node.shape, node.dim = x.shape, d
+        node.save(wrap(idx))
+    return out
+
+
+def masked_select(a, mask):
+    mask = as_tensor_arg(mask)
+    a2, m2 = broadcast_tensors(a, mask)
+    return getitem(a2, m2._data.astype(bool))
+
+
+def narrow(a, dim, start, length):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    start = int(start)
+    if start < 0:
+        start += x.shape[d]
+    return getitem(a, (slice(None),) * d + (slice(start, start + int(length)),))
+
+
+def select(a, dim, index):
+    d = _errors.normalize_dim(dim, a._data.ndim)
+    return getitem(a, (slice(None),) * d + (int(index),))
+
+
+def take(a, index):
+    return getitem(reshape(a, (-1,)), as_tensor_arg(index))
+
+
+def take_along_dim(a, indices, dim=None):
+    if dim is None:
+        return gather(reshape(a, (-1,)), 0, reshape(indices, (-1,)))
+    return gather(a, dim, indices)
+
+
+class FlipBackward0(Node):
+    """out = a reversed along dims  ->  da = g reversed back"""
+
+    __slots__ = ("dims",)
+
+    def backward(self, m, g):
+        return m.flip(g, self.dims)
+
+
+def flip(a, dims):
+    x = a._data
+    dims = _errors.normalize_dims(dims, x.ndim)
+    out = wrap(np.flip(x, dims).copy() if x.ndim else x.copy())
+    node = record(FlipBackward0, out, (a,))
+    if node is not None:
+        node.dims = dims
+    return out
+
+
+def fliplr(a):
+    return flip(a, (1,))
+
+
+def flipud(a):
+    return flip(a, (0,))
+
+
+def roll(a, shifts, dims=None):
+    if dims is None:
+        return reshape(roll(reshape(a, (-1,)), shifts, 0), a._data.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = a
+    for s, d in zip(shifts, dims):
+        n = a._data.shape[d]
+        idx = (np.arange(n) - s) % n
+        out = index_select(out, d, wrap(idx.astype(np.int64)))
+    return out
+
+
+class TrilBackward0(Node):
+    """out = lower triangle of a  ->  da = lower triangle of g"""
+
+    __slots__ = ("k", "upper")
+
+    def backward(self, m, g):
+        rows, cols = g.shape[-2], g.shape[-1]
+        keep = np.triu(np.ones((rows, cols), bool), self.k) if self.upper else \
+            np.tril(np.ones((rows, cols), bool), self.k)
+        return m.where(keep, g, 0.0)
+
+
+class TriuBackward0(TrilBackward0):
+    """out = upper triangle of a  ->  da = upper triangle of g"""
+
+
+def tril(a, diagonal=0):
+    out = wrap(np.tril(a._data, diagonal))
+    node = record(TrilBackward0, out, (a,))
+    if node is not None:
+        node.k, node.upper = diagonal, False
+    return out
+
+
+def triu(a, diagonal=0):
+    out = wrap(np.triu(a._data, diagonal))
+    node = record(TriuBackward0, out, (a,))
+    if node is not None:
+        node.k, node.upper = diagonal, True
+    return out
+
+
+class CloneBackward0(Node):
+    """out = copy of a  ->  da = g"""
+
+    def backward(self, m, g):
+        return g
+
+
+def clone(a, *, memory_format=None):
+    out = wrap(a._data.copy())
+    record(CloneBackward0, out, (a,))
+    return out
+
+
+def contiguous(a, memory_format=None):
+    if a._data.flags.c_contiguous:
+        return a
+    return clone(a)
+
+
+class ToCopyBackward0(Node):
+    """out = a cast to another dtype  ->  da = g cast back (done by the engine)"""
+
+    def backward(self, m, g):
+        return g
+
+
+def to_dtype(a, dtype, copy=False):
+    np_dtype = _dtype.to_numpy_dtype(dtype)
+    if a._data.dtype == np_dtype and not copy:
+        return a
+    out = wrap(a._data.astype(np_dtype))
+    if np_dtype.kind == "f":
+        record(ToCopyBackward0, out, (a,))
+    return out
+
+
+def diag(a, diagonal=0):
+    x = a._data
+    if x.ndim == 1:
+        n = x.shape[0] + builtins.abs(diagonal)
+        rows = np.arange(x.shape[0]) + builtins.max(-diagonal, 0)
+        cols = np.arange(x.shape[0]) + builtins.max(diagonal, 0)
+        return index_put(wrap(np.zeros((n, n), x.dtype)), (wrap(rows), wrap(cols)), a)
+    return diagonal_(a, diagonal)
+
+
+def diagonal_(a, offset=0, dim1=0, dim2=1):
+    x = a._data
+    n = builtins.min(x.shape[dim1] - builtins.max(-offset, 0), x.shape[dim2] - builtins.max(offset, 0))
+    rows = np.arange(builtins.max(n, 0)) + builtins.max(-offset, 0)
+    cols = np.arange(builtins.max(n, 0)) + builtins.max(offset, 0)
+    key = [slice(None)] * x.ndim
+    key[dim1], key[dim2] = rows, cols
+    out = getitem(a, tuple(key))
+    if dim1 > dim2 or x.ndim <= 2:
+        return out
+    return out
+
+
+def trace(a):
+    from .reduce import sum as _sum
+
+    return _sum(diagonal_(a))
+
+
+def sort(a, dim=-1, descending=False, stable=False):
+    from ..return_types import make_return_type
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = np.argsort(-x if descending else x, axis=d, kind="stable") if x.ndim else np.zeros((), np.int64)
+    indices = wrap(idx.astype(np.int64))
+    values = gather(a, d, indices) if x.ndim else clone(a)
+    return make_return_type("sort", ("values", "indices"))(values, indices)
+
+
+def argsort(a, dim=-1, descending=False, stable=False):
+    return sort(a, dim, descending, stable).indices
+
+
+def topk(a, k, dim=-1, largest=True, sorted=True):
+    from ..return_types import make_return_type
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    if k > x.shape[d]:
+        raise RuntimeError("selected index k out of range")
+    order = np.argsort(-x if largest else x, axis=d, kind="stable")
+    idx = np.take(order, np.arange(k), axis=d)
+    indices = wrap(idx.astype(np.int64))
+    return make_return_type("topk", ("values", "indices"))(gather(a, d, indices), indices)
+
+
+def nonzero(a, *, as_tuple=False):
+    idx = np.nonzero(a._data)
+    if as_tuple:
+        return tuple(wrap(i.astype(np.int64)) for i in idx)
+    return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))

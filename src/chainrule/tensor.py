@@ -1,0 +1,420 @@
+"""Tensor: a NumPy array plus the autograd fields. Operators and methods delegate to `ops`,
+which installs them (see ops/__init__.py); this file holds only state and the protocol."""
+from __future__ import annotations
+
+import warnings
+import weakref
+
+import numpy as np
+
+from . import _dtype, _errors
+from ._size import Size
+from .autograd import grad_mode
+from .autograd.graph import grad_accumulator
+
+_grad_state = grad_mode.state
+
+
+class _Extra:
+    """Rarely used per-tensor state, kept out of the hot path."""
+
+    __slots__ = ("hooks", "post_acc_hooks", "retains_grad", "base", "view_fn", "name",
+                 "is_param_like", "__dict__")
+
+    def __init__(self):
+        self.hooks = self.post_acc_hooks = self.base = self.view_fn = self.name = None
+        self.retains_grad = False
+
+
+class device:
+    """The only device is the CPU; asking for another one is a clear error."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        self.type, self.index = _check_device(type), index
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            return other.split(":")[0] == "cpu"
+        return isinstance(other, device)
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+def _check_device(dev):
+    if dev is None:
+        return "cpu"
+    name = dev.type if isinstance(dev, device) else str(dev)
+    if name.split(":")[0] == "cpu":
+        return "cpu"
+    raise RuntimeError(
+        f"chainrule runs on the CPU only: device '{name}' is not available. "
+        "The only device is 'cpu' (tensors live in NumPy arrays).")
+
+
+CPU = device("cpu")
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    `data` is the value, `grad` the gradient that backward accumulates, `grad_fn` the node that
+    produced it (None for leaves). Create tensors with `chainrule.tensor(...)`.
+    """
+
+    __slots__ = ("_data", "_grad", "_grad_fn", "_requires_grad", "_vc", "_nr", "_acc", "_extra",
+                 "__weakref__")
+    __array_priority__ = 1000  # NumPy defers to our operators: `np_array * t` gives a Tensor
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def _make(cls, data, requires_grad=False, vc=None):
+        t = object.__new__(cls)
+        t._data = data
+        t._grad = t._grad_fn = t._acc = t._extra = None
+        t._requires_grad = requires_grad
+        t._vc = [0] if vc is None else vc
+        t._nr = 0
+        return t
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, device=None, dtype=None):
+        """Legacy constructor: `Tensor([1., 2.])` copies data as float32; `Tensor(2, 3)` allocates."""
+        _check_device(device)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            src = args[0]
+            data = np.array(src._data if isinstance(src, Tensor) else src,
+                            dtype=_dtype.get_default_dtype().np)
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+            data = np.zeros(tuple(int(s) for s in shape) if args else (0,),
+                            dtype=_dtype.get_default_dtype().np)
+        self._data = data
+        self._grad = self._grad_fn = self._acc = self._extra = None
+        self._requires_grad = False
+        self._vc = [0]
+        self._nr = 0
+
+    def _ensure_extra(self) -> _Extra:
+        if self._extra is None:
+            self._extra = _Extra()
+        return self._extra
+
+    # -- value ---------------------------------------------------------------------------------
+    @property
+    def data(self):
+        """The value without history. Shares memory but not the version counter (as PyTorch)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError("data must be a Tensor")
+        self._data = value._data
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_errors.normalize_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return _dtype._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self):
+        return False
+
+    def is_contiguous(self, memory_format=None):
+        return self._data.flags.c_contiguous
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_errors.normalize_dim(dim, self._data.ndim)]
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError(_errors.NUMPY_REQUIRES_GRAD)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError(_errors.NUMPY_REQUIRES_GRAD)
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __repr__(self, *, tensor_contents=None):
+        from ._printing import tensor_repr
+
+        return tensor_repr(self, tensor_contents=tensor_contents)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self._requires_grad and self.is_leaf))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        new = type(self)._make(self._data.copy(), self._requires_grad)
+        if type(self) is not Tensor:
+            new = _copy_subclass(self, new)
+        if self._grad is not None:
+            new._grad = Tensor._make(self._grad._data.copy())
+        memo[id(self)] = new
+        return new
+
+    # -- autograd fields -----------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise _errors.requires_float(self.dtype)
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self):
+        return self._nr
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and self._grad is None and not self.retains_grad:
+            warnings.warn(_errors.NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def retains_grad(self):
+        return self._extra is not None and self._extra.retains_grad
+
+    def retain_grad(self):
+        """Keep `.grad` for this non-leaf tensor after backward (no-op on leaves)."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        extra = self._ensure_extra()
+        if extra.retains_grad:
+            return
+        extra.retains_grad = True
+        node = self._grad_fn
+        if node._tensor_hooks is None:
+            node._tensor_hooks = []
+        node._tensor_hooks.append((self._nr, weakref.ref(self), True))
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None runs when this tensor's gradient is computed."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.graph import _RemovableHandle
+
+        if self._grad_fn is None:
+            extra = self._ensure_extra()
+            if extra.hooks is None:
+                extra.hooks = []
+            extra.hooks.append(hook)
+            grad_accumulator(self)  # keep the node alive with the tensor's graph uses
+            return _RemovableHandle(extra.hooks, hook)
+        node = self._grad_fn
+        if node._tensor_hooks is None:
+            node._tensor_hooks = []
+        entry = (self._nr, hook, False)
+        node._tensor_hooks.append(entry)
+        return _RemovableHandle(node._tensor_hooks, entry)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autograd.graph import _RemovableHandle
+
+        extra = self._ensure_extra()
+        if extra.post_acc_hooks is None:
+            extra.post_acc_hooks = []
+        extra.post_acc_hooks.append(hook)
+        return _RemovableHandle(extra.post_acc_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see autograd.backward)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        """Same values and memory, cut from the graph (shares the version counter)."""
+        out = Tensor._make(self._data, vc=self._vc)
+        return out
+
+    def detach_(self):
+        if self._extra is not None and self._extra.base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
+        self._requires_grad = False
+        self._nr = 0
+        return self
+
+    # -- device and dtype conversion (the differentiable cast lives in ops) ------------------------
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        _check_device("cuda")
+
+    @property
+    def is_inference(self):
+        return False
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "torch." + self.dtype._torch_name
+        if isinstance(dtype, str):
+            name = dtype.rsplit(".", 1)[-1]
+            dtype = next(d for d in _dtype.ALL if d._torch_name == name)
+        return self.to(dtype)
+
+
+def _rebuild(data, requires_grad):
+    return Tensor._make(data, requires_grad)
+
+
+def _copy_subclass(src, new):
+    new.__dict__.update(getattr(src, "__dict__", {}))
+    return new
