@@ -10,6 +10,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# PyTorch computes inf/nan silently; NumPy warns. Silence NumPy's floating-point warnings raised
+# from chainrule's own modules only (user code keeps its NumPy warnings).
+_warnings.filterwarnings("ignore", message=r".*encountered in", category=RuntimeWarning,
+                         module=r"chainrule(\.|$)")
+_warnings.filterwarnings("ignore", message=r"Mean of empty slice|Degrees of freedom",
+                         category=RuntimeWarning, module=r"chainrule(\.|$)")
+
 from . import _dtype
 from ._dtype import (float32, float64, float16, int64, int32, int16, int8, uint8,  # noqa: F401
                      get_default_dtype, set_default_dtype, dtype)

@@ -37,6 +37,7 @@ class BackwardCFunction(Node, FunctionCtx):
     """The node (and ctx) of one call of a custom Function."""
 
     _forward_cls = None
+    needs_input_grad = ()  # set per call (shadows Node's derived property)
 
     def __repr__(self):
         return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"

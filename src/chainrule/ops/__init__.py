@@ -184,8 +184,8 @@ for _name in ["neg", "abs", "sign", "square", "reciprocal", "exp", "log", "sqrt"
     METHODS[_name + "_"] = getattr(inplace, _name + "_")
 
 OPERATORS = {
-    "__add__": arith.add, "__radd__": _swap(arith.add), "__sub__": arith.sub,
-    "__rsub__": arith.rsub, "__mul__": arith.mul, "__rmul__": _swap(arith.mul),
+    "__add__": arith.add, "__radd__": arith.add, "__sub__": arith.sub,
+    "__rsub__": arith.rsub, "__mul__": arith.mul, "__rmul__": arith.mul,
     "__truediv__": arith.div, "__rtruediv__": arith.rdiv, "__pow__": arith.pow,
     "__rpow__": _swap(arith.pow), "__matmul__": linalg.matmul,
     "__rmatmul__": _swap(linalg.matmul), "__neg__": arith.neg, "__abs__": arith.abs,

@@ -78,7 +78,7 @@ def mul(a, b, *, out=None):
     node = record(MulBackward0, result, (ta, tb))
     if node is not None:
         # Save only what the other input's gradient needs.
-        node.save(ta if needs(node, 1) else None,
+        node.save((ta if ta is not None else a) if needs(node, 1) else None,
                   (tb if tb is not None else b) if needs(node, 0) else None)
     return _maybe_out(result, out)
 
@@ -102,7 +102,7 @@ def div(a, b, *, rounding_mode=None, out=None):
     result = wrap(x / y)
     node = record(DivBackward0, result, (ta, tb))
     if node is not None:
-        node.save(ta, tb if tb is not None else b)
+        node.save(ta if ta is not None else a, tb if tb is not None else b)
     return _maybe_out(result, out)
 
 
@@ -195,8 +195,7 @@ def pow(a, exponent, *, out=None):
         return _scalar_pow(a, exponent)
     if isinstance(exponent, Tensor):
         x, y, ta, tb = binary(a, exponent)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            result = wrap(_int_safe_power(x, y))
+        result = wrap(_int_safe_power(x, y))
         node = record(PowBackward1, result, (ta, tb))
         if node is not None:
             node.save(ta, tb, SavedOutput(result))
@@ -213,15 +212,13 @@ def pow(a, exponent, *, out=None):
 
 
 def _int_safe_power(x, p):
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return np.power(x, p)
+    return np.power(x, p)
 
 
 def _scalar_pow(base, exponent):
     """number ** tensor."""
     x, b, _, tb = binary(base, exponent)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        result = wrap(np.power(x, b))
+    result = wrap(np.power(x, b))
     node = record(PowBackward2, result, (tb,))
     if node is not None:
         node.base = base
@@ -272,7 +269,7 @@ def remainder(a, b):
     result = wrap(np.mod(x, y))
     node = record(RemainderBackward0, result, (ta, tb))
     if node is not None:
-        node.save(ta, tb if tb is not None else b)
+        node.save(ta if ta is not None else a, tb if tb is not None else b)
     return result
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _dtype, _errors
 from ..autograd import grad_mode
+from ..autograd.graph import _next_seq
 from ..autograd.math import TENSOR_MATH
 from ._core import as_tensor_arg, needs_grad
 from . import arith, pointwise, shape as S
@@ -51,8 +52,19 @@ def _check_result(t, result_dtype, result_shape):
                 f"broadcast shape [{', '.join(map(str, np.broadcast_shapes(result_shape, t._data.shape)))}]")
 
 
-def commit(t, new):
-    """Make `t` hold `new` (an out-of-place result of t's shape) in place. Returns t."""
+def run_inplace(t, op, *args, **kwargs):
+    """`t = op(t, ...)` in place."""
+    check_inplace(t)
+    first_seq = _next_seq()
+    return commit(t, op(t, *args, **kwargs), first_seq)
+
+
+def commit(t, new, first_seq=None):
+    """Make `t` hold `new` (an out-of-place result of t's shape) in place. Returns t.
+
+    `first_seq`: nodes numbered after it were made by the op that computed `new`; what they
+    saved of `t` is the value about to be overwritten, so they get a snapshot of it.
+    """
     check_inplace(t)
     _check_result(t, new._data.dtype, new._data.shape)
     if new._data.dtype != t._data.dtype and new._requires_grad:
@@ -62,6 +74,8 @@ def commit(t, new):
     if _state.enabled and new._grad_fn is None and t._requires_grad:
         # The old value is overwritten by one that does not depend on it: its gradient is zero.
         new = _cut_history(t, new)
+    if first_seq is not None and new._grad_fn is not None:
+        _snapshot_saved_self(t, new._grad_fn, first_seq)
     np.copyto(t._data, new._data, casting="unsafe")
     t._vc[0] += 1
     fn = new._grad_fn
@@ -81,6 +95,26 @@ def commit(t, new):
     return t
 
 
+def _snapshot_saved_self(t, fn, first_seq):
+    from ..tensor import Tensor
+
+    snapshot = None
+    stack, seen = [fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen or node._seq <= first_seq:
+            continue
+        seen.add(node)
+        saved = node._saved
+        if saved and any(v is t for v in saved):
+            if snapshot is None:
+                snapshot = Tensor._make(t._data.copy(), t._requires_grad)
+                snapshot._grad_fn, snapshot._nr = t._grad_fn, t._nr
+            node._saved = tuple(snapshot if v is t else v for v in saved)
+            node._versions = [0 if v is t else ver for v, ver in zip(saved, node._versions)]
+        stack.extend(next_fn for next_fn, _ in node.next_functions)
+
+
 def _cut_history(t, new):
     from ._core import record, wrap
 
@@ -96,7 +130,7 @@ def _fast_binary(ufunc, op):
         if alpha is not None:
             other = other * alpha
         if needs_grad(t, other if hasattr(other, "_data") else None):
-            return commit(t, op(t, other))
+            return run_inplace(t, op, other)
         x = t._data
         y = other._data if hasattr(other, "_data") else other
         if isinstance(y, (list, tuple)):
@@ -125,12 +159,12 @@ div_ = _fast_binary(np.true_divide, arith.div)
 
 
 def pow_(t, exponent):
-    return commit(t, arith.pow(t, exponent))
+    return run_inplace(t, arith.pow, exponent)
 
 
 def _unary_inplace(op):
     def inplace(t, *args, **kwargs):
-        return commit(t, op(t, *args, **kwargs))
+        return run_inplace(t, op, *args, **kwargs)
 
     inplace.__name__ = op.__name__ + "_"
     return inplace

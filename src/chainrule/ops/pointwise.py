@@ -9,7 +9,6 @@ import numpy as np
 from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
                     as_tensor_arg)
 
-_errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 class ExpBackward0(Node):
@@ -21,8 +20,7 @@ class ExpBackward0(Node):
 
 
 def exp(a):
-    with _errstate:
-        return unary_result(ExpBackward0, a, np.exp(float_operand(a)), save_output=True)
+    return unary_result(ExpBackward0, a, np.exp(float_operand(a)), save_output=True)
 
 
 class Expm1Backward0(Node):
@@ -34,8 +32,7 @@ class Expm1Backward0(Node):
 
 
 def expm1(a):
-    with _errstate:
-        return unary_result(Expm1Backward0, a, np.expm1(float_operand(a)), save_output=True)
+    return unary_result(Expm1Backward0, a, np.expm1(float_operand(a)), save_output=True)
 
 
 class LogBackward0(Node):
@@ -47,8 +44,7 @@ class LogBackward0(Node):
 
 
 def log(a):
-    with _errstate:
-        return unary_result(LogBackward0, a, np.log(float_operand(a)), save_input=True)
+    return unary_result(LogBackward0, a, np.log(float_operand(a)), save_input=True)
 
 
 class Log2Backward0(Node):
@@ -60,8 +56,7 @@ class Log2Backward0(Node):
 
 
 def log2(a):
-    with _errstate:
-        return unary_result(Log2Backward0, a, np.log2(float_operand(a)), save_input=True)
+    return unary_result(Log2Backward0, a, np.log2(float_operand(a)), save_input=True)
 
 
 class Log10Backward0(Node):
@@ -73,8 +68,7 @@ class Log10Backward0(Node):
 
 
 def log10(a):
-    with _errstate:
-        return unary_result(Log10Backward0, a, np.log10(float_operand(a)), save_input=True)
+    return unary_result(Log10Backward0, a, np.log10(float_operand(a)), save_input=True)
 
 
 class Log1PBackward0(Node):
@@ -86,8 +80,7 @@ class Log1PBackward0(Node):
 
 
 def log1p(a):
-    with _errstate:
-        return unary_result(Log1PBackward0, a, np.log1p(float_operand(a)), save_input=True)
+    return unary_result(Log1PBackward0, a, np.log1p(float_operand(a)), save_input=True)
 
 
 class SqrtBackward0(Node):
@@ -99,8 +92,7 @@ class SqrtBackward0(Node):
 
 
 def sqrt(a):
-    with _errstate:
-        return unary_result(SqrtBackward0, a, np.sqrt(float_operand(a)), save_output=True)
+    return unary_result(SqrtBackward0, a, np.sqrt(float_operand(a)), save_output=True)
 
 
 class RsqrtBackward0(Node):
@@ -112,8 +104,7 @@ class RsqrtBackward0(Node):
 
 
 def rsqrt(a):
-    with _errstate:
-        return unary_result(RsqrtBackward0, a, 1.0 / np.sqrt(float_operand(a)), save_output=True)
+    return unary_result(RsqrtBackward0, a, 1.0 / np.sqrt(float_operand(a)), save_output=True)
 
 
 class SinBackward0(Node):
@@ -174,9 +165,8 @@ class SigmoidBackward0(Node):
 
 def _sigmoid_array(x):
     # Split by sign so that exp never overflows: stable for large |x|.
-    with _errstate:
-        e = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 def sigmoid(a):
@@ -228,8 +218,7 @@ class EluBackward0(Node):
 
 def elu(a, alpha=1.0, inplace=False, *, scale=1.0, input_scale=1.0):
     x = float_operand(a)
-    with _errstate:
-        data = np.where(x > 0, x * scale, alpha * scale * np.expm1(x * input_scale)).astype(x.dtype)
+    data = np.where(x > 0, x * scale, alpha * scale * np.expm1(x * input_scale)).astype(x.dtype)
     out = unary_result(EluBackward0, a, data, save_input=True)
     if out._grad_fn is not None:
         out._grad_fn.alpha, out._grad_fn.scale, out._grad_fn.input_scale = alpha, scale, input_scale

@@ -12,7 +12,6 @@ from .. import _dtype, _errors
 from ..return_types import make_return_type
 from ._core import Node, SavedOutput, record, wrap, float_operand
 
-_errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 def _dims(dim, ndim):
@@ -98,15 +97,13 @@ def mean(a, dim=None, keepdim=False, *, dtype=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_dtype.from_numpy_dtype(x.dtype)._torch_name[:-6]}")
     dims = _dims(dim, x.ndim)
-    with _errstate, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = wrap(x.mean(axis=dims, keepdims=keepdim))
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    out = wrap(x.mean(axis=dims, keepdims=keepdim))
     node = record(MeanBackward0 if dim is None else MeanBackward1, out, (a,))
     if node is not None:
         node._setup(x.shape, dims, keepdim)
-        count = 1
-        for d in dims:
-            count *= x.shape[d]
         node.count = count
     return out
 
@@ -201,16 +198,14 @@ def _var_common(node_cls, a, dim, unbiased, keepdim, correction, take_sqrt):
     n = 1
     for d in dims:
         n *= x.shape[d]
-    with _errstate, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        data = x.var(axis=dims, ddof=correction, keepdims=keepdim)
-        if take_sqrt:
-            data = np.sqrt(data)
+    data = x.var(axis=dims, ddof=correction, keepdims=keepdim)
+    if take_sqrt:
+        data = np.sqrt(data)
     out = wrap(data.astype(x.dtype, copy=False))
     node = record(node_cls, out, (a,))
     if node is not None:
         node._setup(x.shape, dims, keepdim)
-        node.denom = max(n - correction, 0)
+        node.denom = n - correction if n > correction else 0
         node.save(a, SavedOutput(out)) if take_sqrt else node.save(a)
     return out
 
@@ -427,10 +422,9 @@ class LogsumexpBackward0(_Reduction):
 
 
 def _logsumexp_array(x, dims, keepdim):
-    with _errstate:
-        mx = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros_like(x)
-        mx = np.where(np.isfinite(mx), mx, 0)
-        s = np.log(np.sum(np.exp(x - mx), axis=dims, keepdims=True)) + mx
+    mx = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros_like(x)
+    mx = np.where(np.isfinite(mx), mx, 0)
+    s = np.log(np.sum(np.exp(x - mx), axis=dims, keepdims=True)) + mx
     return s if keepdim else s.squeeze(dims) if dims else s
 
 
@@ -486,9 +480,8 @@ def _softmax_input(a, dtype):
 def softmax(a, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(a, dtype)
     d = _softmax_dim(x.ndim, dim, "softmax")
-    with _errstate:
-        e = np.exp(x - np.max(x, axis=d, keepdims=True)) if x.size else x.copy()
-        data = e / np.sum(e, axis=d, keepdims=True)
+    e = np.exp(x - np.max(x, axis=d, keepdims=True)) if x.size else x.copy()
+    data = e / np.sum(e, axis=d, keepdims=True)
     out = wrap(data)
     node = record(SoftmaxBackward0, out, (a,))
     if node is not None:
@@ -557,10 +550,9 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"norm with p='{p}' is not supported")
     x = float_operand(a)
     dims = _dims(dim, x.ndim)
-    with _errstate:
-        if p == np.inf:
-            return amax(a.abs(), dims if dim is not None else (), keepdim)
-        data = np.sum(np.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+    if p == np.inf:
+        return amax(a.abs(), dims if dim is not None else (), keepdim)
+    data = np.sum(np.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
     out = wrap(data.astype(x.dtype, copy=False))
     node = record(NormBackward1, out, (a,))
     if node is not None:

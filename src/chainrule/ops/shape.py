@@ -637,9 +637,37 @@ def _index_node_class(key, basic):
     return SelectBackward0
 
 
+def _split_ints_from_arrays(key, ndim):
+    """PyTorch applies integer indices before array indices (NumPy mixes them): split the key
+    into a basic step (ints, slices, None) and an advanced step (the arrays)."""
+    consumed = builtins.sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else
+                            0 if k is None or k is Ellipsis or isinstance(k, bool) else 1
+                            for k in key)
+    first, second = [], []
+    for k in key:
+        if k is Ellipsis:
+            first.append(Ellipsis)
+            second.extend([slice(None)] * (ndim - consumed))
+        elif isinstance(k, np.ndarray):
+            if k.dtype == bool:
+                first.extend([slice(None)] * k.ndim)
+            else:
+                first.append(slice(None))
+            second.append(k)
+        elif isinstance(k, int) and not isinstance(k, bool):
+            first.append(k)
+        else:
+            first.append(k)
+            second.append(slice(None))
+    return tuple(first), tuple(second)
+
+
 def getitem(a, key):
     key, basic = normalize_index(key)
     x = a._data
+    if not basic and builtins.any(isinstance(k, int) and not isinstance(k, bool) for k in key):
+        first, second = _split_ints_from_arrays(key, x.ndim)
+        return getitem(getitem(a, first), second)
     try:
         data = x[key]
     except IndexError as err:
