@@ -1,0 +1,1 @@
+"""Tracing compiler. (See the static-graphs issue.)"""

@@ -1,0 +1,1 @@
+"""Optimizers. (See the learning-stack issue.)"""

@@ -1,0 +1,2 @@
+"""Utilities: data loading."""
+from . import data  # noqa: F401

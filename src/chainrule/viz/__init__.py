@@ -1,0 +1,1 @@
+"""Graph drawing and the backward explainer. (See the visualisation issue.)"""
