@@ -7,5 +7,6 @@ from .function import Function, FunctionCtx, InplaceFunction, once_differentiabl
 from .graph import Node  # noqa: F401
 from .api import backward, grad  # noqa: F401
 from . import graph, engine, function, grad_mode  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError, numerical_grad  # noqa: F401,E402
 
 Variable = None  # replaced by chainrule/__init__ with Tensor (legacy alias)
