@@ -50,7 +50,11 @@ def get_printoptions():
 
 
 class _Formatter:
-    """Chooses one width and style (integer-valued, fixed or scientific) for all elements."""
+    """Chooses one width and style (integer-valued, fixed or scientific) for all elements.
+
+    Follows torch/_tensor_str.py: the style is decided once from the nonzero finite values,
+    and the width is then measured in that style (sci_mode from set_printoptions included).
+    """
 
     def __init__(self, values: np.ndarray):
         self.floating = values.dtype.kind == "f"
@@ -68,22 +72,20 @@ class _Formatter:
         lo, hi = absv.min(), absv.max()
         vals = finite.tolist()
         self.int_mode = bool(np.all(finite == np.ceil(finite)))
-        if self.int_mode:
-            if hi / lo > 1000.0 or hi > 1.0e8:
-                self.sci_mode = True
-                fmt = f"{{:.{precision}e}}"
-                self.max_width = max(self.max_width, max(len(fmt.format(v)) for v in vals))
-            else:
-                self.max_width = max(self.max_width, max(len(f"{v:.0f}") + 1 for v in vals))
+        if PRINT_OPTS.sci_mode is None:
+            with np.errstate(over="ignore"):  # float64 max / tiny: inf, as in PyTorch
+                self.sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4)
         else:
-            if hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4:
-                self.sci_mode = True
-                fmt = f"{{:.{precision}e}}"
-            else:
-                fmt = f"{{:.{precision}f}}"
-            self.max_width = max(self.max_width, max(len(fmt.format(v)) for v in vals))
-        if PRINT_OPTS.sci_mode is not None:
             self.sci_mode = PRINT_OPTS.sci_mode
+        if self.sci_mode:
+            fmt = f"{{:.{precision}e}}"
+            self.max_width = max(self.max_width, max(len(fmt.format(v)) for v in vals))
+        elif self.int_mode:
+            # integer-valued floats print as "3." : one more character than "3"
+            self.max_width = max(self.max_width, max(len(f"{v:.0f}") + 1 for v in vals))
+        else:
+            fmt = f"{{:.{precision}f}}"
+            self.max_width = max(self.max_width, max(len(fmt.format(v)) for v in vals))
 
     def width(self):
         return self.max_width
@@ -109,7 +111,10 @@ def _summarized(x: np.ndarray) -> np.ndarray:
     if x.ndim == 0:
         return x
     if x.ndim == 1:
+        # x[-0:] is all of x: with edgeitems=0 PyTorch measures the whole row, so do we
         return np.concatenate((x[:e], x[-e:])) if x.shape[0] > 2 * e else x
+    if not e:
+        return x[(slice(0, 0),) * x.ndim]
     if x.shape[0] > 2 * e:
         rows = [x[i] for i in range(e)] + [x[i] for i in range(x.shape[0] - e, x.shape[0])]
     else:
@@ -121,7 +126,9 @@ def _vector_str(x, indent, summarize, fmt):
     element_length = fmt.width() + 2
     per_line = max(1, int(math.floor((PRINT_OPTS.linewidth - indent) / element_length)))
     e = PRINT_OPTS.edgeitems
-    if summarize and x.shape[0] > 2 * e:
+    if summarize and not e:
+        data = ["..."]
+    elif summarize and x.shape[0] > 2 * e:
         data = ([fmt.format(v) for v in x[:e].tolist()] + [" ..."]
                 + [fmt.format(v) for v in x[-e:].tolist()])
     else:
@@ -184,6 +191,8 @@ def tensor_repr(t, prefix="tensor(", tensor_contents=None) -> str:
             suffixes.append("dtype=" + repr(dtype))
         body = "[]"
     else:
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append("size=" + str(tuple(x.shape)))
         if not default:
             suffixes.append("dtype=" + repr(dtype))
         body = tensor_str(x, indent)
