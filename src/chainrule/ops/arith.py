@@ -34,11 +34,26 @@ class SubBackward0(Node):
         return g, -g if self.alpha == 1 else g * -self.alpha
 
 
-def sub(a, b, *, alpha=1, out=None):
-    x, y, ta, tb = binary(a, b)
-    if x.dtype == np.bool_ and getattr(y, "dtype", None) == np.bool_:
+def _is_bool_operand(v):
+    data = getattr(v, "_data", None)
+    return isinstance(v, (bool, np.bool_)) if data is None else data.dtype == np.bool_
+
+
+def _check_sub_operands(a, b):
+    """PyTorch refuses bool in subtraction, judged on the operands' own dtypes."""
+    a_bool, b_bool = _is_bool_operand(a), _is_bool_operand(b)
+    if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+
+
+def sub(a, b, *, alpha=1, out=None):
+    _check_sub_operands(a, b)
+    x, y, ta, tb = binary(a, b)
     result = wrap(x - y if alpha == 1 else x - alpha * y)
     node = record(SubBackward0, result, (ta, tb))
     if node is not None:
@@ -56,6 +71,7 @@ class RsubBackward1(Node):
 
 
 def rsub(a, number, alpha=1):
+    _check_sub_operands(a, number)
     x, y, ta, _ = binary(a, number)
     result = wrap(y - x if alpha == 1 else y - alpha * x)
     node = record(RsubBackward1, result, (ta,))
@@ -97,8 +113,10 @@ def div(a, b, *, rounding_mode=None, out=None):
     if rounding_mode is not None:
         return _rounded_div(a, b, rounding_mode)
     x, y, ta, tb = binary(a, b)
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f":  # int / int is true division in the default float dtype
         x = x.astype(_dtype.get_default_dtype().np)
+        if isinstance(y, np.ndarray):
+            y = y.astype(x.dtype)
     result = wrap(x / y)
     node = record(DivBackward0, result, (ta, tb))
     if node is not None:
