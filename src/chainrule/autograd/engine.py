@@ -9,6 +9,8 @@ the forward order, which is what a learner expects to see.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import grad_mode
@@ -40,8 +42,7 @@ def _collect(roots):
     return order
 
 
-def _seq_of(node):
-    return node._seq
+_seq_of = operator.attrgetter("_seq")
 
 
 def _needed(order, targets):
@@ -75,58 +76,97 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
     for (fn, nr), g in zip(roots, root_grads):
         delivered.add(id(g))
         _add_to_buffer(buffers, fn, nr, g)
+    # Anything beyond "run backward, pass gradients on" takes the general path.
+    general = (needed is not None or capture is not None or bool(_observers)
+               or anomaly_check is not None)
+    tensor_mode = create_graph
+    pop = buffers.pop
 
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     try:
         for node in order:
-            grads = buffers.pop(node, None)
-            if grads is None or (needed is not None and node not in needed):
+            grads = pop(node, None)
+            if grads is None:
                 continue
-            if node._tensor_hooks is not None:
-                grads = _run_tensor_hooks(node, grads, m)
-            if capture is not None:
-                for nr, g in enumerate(grads):
-                    slot = capture.get((node, nr))
-                    if slot is not None:
-                        captured[slot] = g if captured[slot] is None else captured[slot] + g
             if type(node) is AccumulateGrad:
-                if accumulate:
+                if node._tensor_hooks is not None:
+                    grads = _run_tensor_hooks(node, grads, m)
+                if capture is not None:
+                    _capture(capture, captured, node, grads)
+                if accumulate and (needed is None or node in needed):
                     _accumulate(node.variable, grads[0], m, delivered)
                 continue
-            if needed is not None and capture is not None and not any(
-                    fn in needed for fn, _ in node.next_functions):
-                continue  # a captured endpoint: nothing below it is wanted
-            if node._pre_hooks is not None:
-                grads = _run_node_pre_hooks(node, grads, m)
-            if node.n_outputs > 1:
-                grads = [g if g is not None else m.zeros(*node._meta[i])
-                         for i, g in enumerate(grads)]
-            grad_inputs = node.backward(m, *grads)
-            if type(grad_inputs) is not tuple:
-                grad_inputs = (grad_inputs,) if len(node.next_functions) == 1 else tuple(grad_inputs)
-            if node._hooks is not None:
-                grad_inputs = _run_node_hooks(node, grad_inputs, grads, m)
-            if anomaly_check is not None:
-                anomaly_check(node, grad_inputs)
-            for observer in _observers:
-                observer(node, grads, grad_inputs)
+            if (general or node._tensor_hooks is not None or node._pre_hooks is not None
+                    or node._hooks is not None or node.n_outputs != 1):
+                grad_inputs = _run_general(node, grads, m, needed, capture, captured)
+                if grad_inputs is None:
+                    continue
+            else:
+                grad_inputs = node.backward(m, grads[0])
+                if type(grad_inputs) is not tuple:
+                    grad_inputs = (grad_inputs,)
             if not retain_graph:
-                node.release()
+                node._saved = None
             next_functions = node.next_functions
             if len(grad_inputs) != len(next_functions):
                 raise RuntimeError(
                     f"function {node.name()} returned an incorrect number of gradients "
                     f"(expected {len(next_functions)}, got {len(grad_inputs)})")
-            for i, g in enumerate(grad_inputs):
+            i = 0
+            for g in grad_inputs:
                 fn, nr = next_functions[i]
+                i += 1
                 if fn is None or g is None:
                     continue
-                g = _validate(node, i, g, fn._meta[nr], m)
-                _add_to_buffer(buffers, fn, nr, g)
+                shape, dtype = fn._meta[nr]
+                arr = g._data if tensor_mode else g
+                if arr.shape != shape or arr.dtype is not dtype:
+                    g = _validate(node, i - 1, g, shape, dtype, m)
+                buf = buffers.get(fn)
+                if buf is None:
+                    buf = buffers[fn] = [None] * fn.n_outputs
+                    buf[nr] = g
+                elif buf[nr] is None:
+                    buf[nr] = g
+                else:
+                    buf[nr] = buf[nr] + g  # gradients add at fork branches
     finally:
         grad_mode.state.enabled = prev_mode
     return captured
+
+
+def _capture(capture, captured, node, grads):
+    for nr, g in enumerate(grads):
+        slot = capture.get((node, nr))
+        if slot is not None and g is not None:
+            captured[slot] = g if captured[slot] is None else captured[slot] + g
+
+
+def _run_general(node, grads, m, needed, capture, captured):
+    """One node's backward with hooks, capture, pruning and observers. None: skip the node."""
+    if needed is not None and node not in needed:
+        return None
+    if node._tensor_hooks is not None:
+        grads = _run_tensor_hooks(node, grads, m)
+    if capture is not None:
+        _capture(capture, captured, node, grads)
+        if not any(fn in needed for fn, _ in node.next_functions):
+            return None  # a captured endpoint: nothing below it is wanted
+    if node._pre_hooks is not None:
+        grads = _run_node_pre_hooks(node, grads, m)
+    if node.n_outputs > 1:
+        grads = [g if g is not None else m.zeros(*node._meta[i]) for i, g in enumerate(grads)]
+    grad_inputs = node.backward(m, *grads)
+    if type(grad_inputs) is not tuple:
+        grad_inputs = (grad_inputs,) if len(node.next_functions) == 1 else tuple(grad_inputs)
+    if node._hooks is not None:
+        grad_inputs = _run_node_hooks(node, grad_inputs, grads, m)
+    if anomaly_check is not None:
+        anomaly_check(node, grad_inputs)
+    for observer in _observers:
+        observer(node, grads, grad_inputs)
+    return grad_inputs
 
 
 def _add_to_buffer(buffers, fn, nr, g):
@@ -140,19 +180,20 @@ def _add_to_buffer(buffers, fn, nr, g):
         buf[nr] = buf[nr] + g  # gradients add at fork branches
 
 
-def _validate(node, index, g, meta, m):
+def _validate(node, index, g, shape, dtype, m):
     """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype.
 
     This is the one place where broadcasting is undone (Note [Broadcasting in backward]).
     """
-    shape, dtype = meta
-    if g.shape != shape:
+    arr = g._data if m.tensor_mode else g
+    if arr.shape != shape:
         if not _errors.broadcastable_to(shape, g.shape):
             raise RuntimeError(
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
-                f"{list(g.shape)} but expected shape compatible with {list(shape)}")
+                f"{list(arr.shape)} but expected shape compatible with {list(shape)}")
         g = m.sum_to(g, shape)
-    if g.dtype != dtype:
+        arr = g._data if m.tensor_mode else g
+    if arr.dtype != dtype:
         g = m.cast(g, dtype)
     return g
 

@@ -78,20 +78,27 @@ class Node:
     def save(self, *values):
         """Keep tensors (or None/numbers) for backward; their versions are checked on use."""
         self._saved = values
-        self._versions = [v._vc[0] if hasattr(v, "_vc") else None for v in values]
+        versions = []
+        for v in values:
+            vc = getattr(v, "_vc", None)
+            versions.append(None if vc is None else vc[0])
+        self._versions = versions
 
     def saved(self, m):
         """The saved values as arrays (array mode) or tensors (tensor mode)."""
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
-        versions = self._versions
         out = []
-        for i, v in enumerate(saved):
-            expected = versions[i]
-            if expected is not None and v._vc[0] != expected:
+        array_mode = not m.tensor_mode
+        for v, expected in zip(saved, self._versions):
+            if expected is None:
+                out.append(v)
+                continue
+            if v._vc[0] != expected:
                 _raise_modified(v, expected, self)
-            out.append(m.unpack(v, self))
+            # Tensors and SavedOutputs both keep their array in `_data`.
+            out.append(v._data if array_mode else m.unpack(v, self))
         return out
 
     def release(self):
@@ -130,10 +137,10 @@ class SavedOutput:
     output -> grad_fn -> output is formed; tensor mode rebuilds a tensor whose grad_fn is the node.
     """
 
-    __slots__ = ("data", "_vc", "nr")
+    __slots__ = ("_data", "_vc", "nr")
 
     def __init__(self, tensor):
-        self.data, self._vc, self.nr = tensor._data, tensor._vc, tensor._nr
+        self._data, self._vc, self.nr = tensor._data, tensor._vc, tensor._nr
 
 
 class AccumulateGrad(Node):
@@ -158,7 +165,7 @@ class AccumulateGrad(Node):
 def _raise_modified(value, expected, node):
     from .._dtype import from_numpy_dtype
 
-    data = value.data if isinstance(value, SavedOutput) else value._data
+    data = value._data
     kind = from_numpy_dtype(data.dtype)._torch_name
     shape = ", ".join(str(s) for s in data.shape)
     if isinstance(value, SavedOutput):
@@ -215,17 +222,31 @@ def needs_grad(*tensors) -> bool:
 def record(node_cls, out, inputs):
     """Make `out` the result of a differentiable op on `inputs`, if a gradient is needed.
 
-    Returns the node (so the op can save what its backward needs) or None.
+    Returns the node (so the op can save what its backward needs) or None. This runs for every
+    op, so it is written for speed: one pass builds the edges and notices whether any input
+    requires grad.
     """
     if not _grad_state.enabled:
         return None
+    edges = []
+    wanted = False
     for t in inputs:
-        if t is not None and t._requires_grad:
-            break
-    else:
+        if t is None:
+            edges.append(_NO_EDGE)
+            continue
+        fn = t._grad_fn
+        if fn is not None:
+            edges.append((fn, t._nr))
+            wanted = True
+        elif t._requires_grad:
+            edges.append((grad_accumulator(t), 0))
+            wanted = True
+        else:
+            edges.append(_NO_EDGE)
+    if not wanted:
         return None
     node = node_cls.__new__(node_cls)
-    node.next_functions = tuple([edge(t) if t is not None else (None, 0) for t in inputs])
+    node.next_functions = tuple(edges)
     node._saved = ()
     node._versions = None
     data = out._data
@@ -237,6 +258,9 @@ def record(node_cls, out, inputs):
     if _tracer is not None:
         _tracer(node, out, inputs)
     return node
+
+
+_NO_EDGE = (None, 0)
 
 
 def record_multi(node_cls, outs, inputs):

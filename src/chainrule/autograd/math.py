@@ -32,9 +32,7 @@ class ArrayMath:
 
     @staticmethod
     def unpack(value, node):
-        if isinstance(value, SavedOutput):
-            return value.data
-        data = getattr(value, "_data", None)
+        data = getattr(value, "_data", None)  # a Tensor or a SavedOutput
         return value if data is None else data
 
     @staticmethod
@@ -188,7 +186,7 @@ class TensorMath:
         if isinstance(value, SavedOutput):
             from ..tensor import Tensor
 
-            t = Tensor._make(value.data, True, vc=value._vc)
+            t = Tensor._make(value._data, True, vc=value._vc)
             t._grad_fn, t._nr = node, value.nr
             return t
         return value

@@ -39,16 +39,21 @@ def as_tensor_arg(x, dtype=None) -> Tensor:
     return tensor(x, dtype=dtype)
 
 
-def _scalar(x):
-    return x.item() if isinstance(x, np.generic) else x
-
-
 def binary(a, b):
     """Coerce two operands (tensors or Python numbers) to the PyTorch result dtype.
 
     Returns (x, y, ta, tb): the arrays (a Python number stays a number, which NumPy treats as
     weakly typed, like PyTorch) and the tensor operands (None for numbers).
     """
+    if isinstance(a, Tensor):
+        x = a._data
+        kind = type(b)
+        if kind is float and x.dtype.kind == "f":  # the common `t * 0.5`
+            return x, b, a, None
+        if isinstance(b, Tensor):
+            y = b._data
+            if x.dtype is y.dtype:
+                return x, y, a, b
     ta = a if isinstance(a, Tensor) else None
     tb = b if isinstance(b, Tensor) else None
     if ta is not None and tb is not None:

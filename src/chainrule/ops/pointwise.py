@@ -164,9 +164,12 @@ class SigmoidBackward0(Node):
 
 
 def _sigmoid_array(x):
-    # Split by sign so that exp never overflows: stable for large |x|.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    # exp(-x) may overflow to inf for very negative x; 1/(1+inf) = 0 is the right limit.
+    e = np.exp(np.negative(x))
+    if type(e) is not np.ndarray:  # 0-d input gives a NumPy scalar
+        return np.asarray(1 / (1 + e))
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 def sigmoid(a):
