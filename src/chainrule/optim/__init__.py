@@ -1,1 +1,7 @@
-"""Optimizers. (See the learning-stack issue.)"""
+"""Optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and learning-rate schedulers."""
+from .optimizer import Optimizer  # noqa: F401
+from .sgd import SGD  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
+from .rmsprop import RMSprop  # noqa: F401
+from .adagrad import Adagrad  # noqa: F401
+from . import lr_scheduler  # noqa: F401
