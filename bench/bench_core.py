@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -203,15 +204,23 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--libs", default=",".join(LIBRARIES))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads per worker (default: the machine's default). "
+                             "On a loaded machine multithreaded OpenBLAS can stall badly; "
+                             "--threads 1 gives steadier numbers for every library alike.")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.repeat)
         return
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
     results = {name: [] for name in args.libs.split(",")}
     for _ in range(args.rounds):
         for name in results:
             proc = subprocess.run([sys.executable, __file__, "--worker", name, "--repeat",
-                                   str(args.repeat)], capture_output=True, text=True)
+                                   str(args.repeat)], capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 results[name] = None
                 print(f"{name}: unavailable ({proc.stderr.strip().splitlines()[-1:]})",
