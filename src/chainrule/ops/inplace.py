@@ -123,6 +123,13 @@ def _cut_history(t, new):
     return out
 
 
+def _fits_as_is(x, y):
+    """`y` applies to array `x` with nothing to promote, cast or broadcast."""
+    if type(y) is float:
+        return x.dtype.kind == "f"
+    return type(y) is np.ndarray and y.dtype is x.dtype and y.shape == x.shape
+
+
 def _fast_binary(ufunc, op):
     """`t op= other`: straight into the array when no graph is built, else op + commit."""
 
@@ -133,6 +140,10 @@ def _fast_binary(ufunc, op):
             return run_inplace(t, op, other)
         x = t._data
         y = other._data if hasattr(other, "_data") else other
+        if _fits_as_is(x, y) and (ufunc is not np.true_divide or x.dtype.kind == "f"):
+            ufunc(x, y, out=x)  # the optimizer step `w -= lr * w.grad`
+            t._vc[0] += 1
+            return t
         if isinstance(y, (list, tuple)):
             y = np.asarray(y)
         rt = _dtype.result_type(t, other)
