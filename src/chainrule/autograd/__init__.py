@@ -10,3 +10,7 @@ from . import graph, engine, function, grad_mode  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, numerical_grad  # noqa: F401,E402
 
 Variable = None  # replaced by chainrule/__init__ with Tensor (legacy alias)
+from .explain import explain  # noqa: F401,E402
+from .anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,  # noqa: F401,E402
+                      is_anomaly_check_nan_enabled)
+from .diagnose import why_no_grad, GraphLeakWarning, set_leak_warning  # noqa: F401,E402

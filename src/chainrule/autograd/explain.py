@@ -217,7 +217,10 @@ class GraphBook:
         for value, version in zip(saved, versions):
             if isinstance(value, SavedOutput):
                 if version is None or value._vc[0] == version:
-                    self.values.setdefault((node, value.nr), keep(value.data))
+                    data = getattr(value, "_data", None)
+                    if data is None:
+                        data = getattr(value, "data", None)
+                    self.values.setdefault((node, value.nr), keep(data))
             elif getattr(value, "_grad_fn", None) is not None:
                 if version is None or value._vc[0] == version:
                     self.values.setdefault((value._grad_fn, value._nr), keep(value))
