@@ -79,13 +79,35 @@ def no_grad_fn(index):
         f"element {index} of tensors does not require grad and does not have a grad_fn")
 
 
-def requires_float(dtype):
-    return RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+# The same refusal, worded three ways by PyTorch: factories, the setter, requires_grad_().
+REQUIRES_GRAD_FACTORY = "Only Tensors of floating point and complex dtype can require gradients"
+REQUIRES_GRAD_SETTER = "only Tensors of floating point and complex dtype can require gradients"
+REQUIRES_GRAD_METHOD = "only Tensors of floating point dtype can require gradients"
+
+
+def requires_float(dtype=None):
+    return RuntimeError(REQUIRES_GRAD_FACTORY)
+
+
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+                     "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
+                     "uint8": "Byte"}
+# The C++ element type names PyTorch prints in some messages.
+CPP_TYPE_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+                  "bool": "bool", "float16": "c10::Half", "int16": "short int",
+                  "int8": "signed char", "uint8": "unsigned char"}
 
 
 def cast_error(result_dtype, out_dtype):
-    names = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-             "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
-             "uint8": "Byte"}
-    return RuntimeError(f"result type {names[result_dtype.name]} can't be cast to the desired "
-                        f"output type {names[out_dtype.name]}")
+    return RuntimeError(f"result type {SCALAR_TYPE_NAMES[result_dtype.name]} can't be cast to "
+                        f"the desired output type {SCALAR_TYPE_NAMES[out_dtype.name]}")
+
+
+def grad_dtype_mismatch(grad_dtype, tensor_dtype):
+    return RuntimeError(
+        f"attempting to assign a gradient with dtype '{CPP_TYPE_NAMES[grad_dtype.name]}' to a "
+        f"tensor with grad_dtype '{SCALAR_TYPE_NAMES[tensor_dtype.name]}'. The gradient must "
+        "match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the "
+        "tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
+        "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
+        "downstream systems that assume they match.")

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype
+from . import _dtype, _errors
 from .tensor import Tensor, _check_device
 
 _make = Tensor._make
@@ -15,7 +15,7 @@ def _finish(data, requires_grad, device=None):
     _check_device(device)
     t = _make(data)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True, _errors.REQUIRES_GRAD_FACTORY)
     return t
 
 
@@ -101,7 +101,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     if copy:
         t = _make(t._data.copy())
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True, _errors.REQUIRES_GRAD_FACTORY)
     return t
 
 

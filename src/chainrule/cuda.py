@@ -1,24 +1,17 @@
-"""`torch.cuda` on a CPU-only library: the usual availability checks answer "no"."""
+"""`torch.cuda` as seen by code that checks for a GPU: chainrule has none, so
+`torch.device("cuda" if torch.cuda.is_available() else "cpu")` picks the CPU."""
 
 
-def is_available():
+def is_available() -> bool:
     return False
 
 
-def device_count():
+def device_count() -> int:
     return 0
 
 
-def manual_seed(seed):
-    """No CUDA generator to seed; accepted so that seeding code runs unchanged."""
+def manual_seed(seed) -> None:
+    """Nothing to seed without a GPU (PyTorch silently ignores it too)."""
 
 
 manual_seed_all = manual_seed
-
-
-def synchronize(device=None):
-    pass
-
-
-def empty_cache():
-    pass

@@ -26,39 +26,64 @@ class _Extra:
         self.retains_grad = False
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "ipu", "mtia", "hpu",
+                 "privateuseone")
+
+
 class device:
-    """The only device is the CPU; asking for another one is a clear error."""
+    """A device name as PyTorch spells it (`device("cuda:0")` can be made and compared), but
+    tensors live only on the CPU: asking for another device in an op is a clear error."""
 
     __slots__ = ("type", "index")
 
     def __init__(self, type="cpu", index=None):
         if isinstance(type, device):
             type, index = type.type, type.index
-        self.type, self.index = _check_device(type), index
+        elif isinstance(type, int):
+            raise RuntimeError("chainrule has no accelerator: device index "
+                               f"{type} does not exist. The only device is 'cpu'.")
+        else:
+            name, _, number = str(type).partition(":")
+            if name not in _DEVICE_TYPES:
+                raise RuntimeError(
+                    f"Expected one of {', '.join(_DEVICE_TYPES)} device type at start of "
+                    f"device string: {type}")
+            if number:
+                if index is not None:
+                    raise RuntimeError("type (string) must not include an index because index "
+                                       f"was passed explicitly: {type}")
+                index = int(number)
+            type = name
+        self.type, self.index = type, index
 
     def __repr__(self):
-        return "device(type='cpu')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return "cpu"
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            return other.split(":")[0] == "cpu"
-        return isinstance(other, device)
+        # as in PyTorch, a device never equals a string
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
 
     def __hash__(self):
-        return hash("cpu")
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
 
 
 def _check_device(dev):
+    """Accept None, "cpu", "cpu:0" or a cpu device; refuse every other device clearly."""
     if dev is None:
         return "cpu"
     name = dev.type if isinstance(dev, device) else str(dev)
     if name.split(":")[0] == "cpu":
         return "cpu"
     raise RuntimeError(
-        f"chainrule runs on the CPU only: device '{name}' is not available. "
+        f"chainrule runs on the CPU only: device '{dev}' is not available. "
         "The only device is 'cpu' (tensors live in NumPy arrays).")
 
 
@@ -91,21 +116,29 @@ class Tensor:
         return object.__new__(cls)
 
     def __init__(self, *args, device=None, dtype=None):
-        """Legacy constructor: `Tensor([1., 2.])` copies data as float32; `Tensor(2, 3)` allocates."""
+        """Legacy constructor: `Tensor([1., 2.])` copies data as the default float dtype,
+        `Tensor(2, 3)` / `Tensor(size)` allocate, `Tensor(t)` aliases `t`."""
         _check_device(device)
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            src = args[0]
-            data = np.array(src._data if isinstance(src, Tensor) else src,
-                            dtype=_dtype.get_default_dtype().np)
-        else:
-            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
-            data = np.zeros(tuple(int(s) for s in shape) if args else (0,),
-                            dtype=_dtype.get_default_dtype().np)
-        self._data = data
+        default_np = _dtype.get_default_dtype().np
         self._grad = self._grad_fn = self._acc = self._extra = None
         self._requires_grad = False
-        self._vc = [0]
         self._nr = 0
+        self._vc = [0]
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            self._data, self._vc = args[0]._data, args[0]._vc  # an alias, as in PyTorch
+            return
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            src = args[0]
+            if isinstance(src, str):
+                raise TypeError("new(): invalid data type 'str'")
+            if not isinstance(src, (list, tuple, np.ndarray)):
+                raise TypeError(f"new(): data must be a sequence (got {type(src).__name__})")
+            data = np.array(src, dtype=default_np)
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+            # PyTorch leaves the memory uninitialized; zeros are a valid choice of garbage
+            data = np.zeros(tuple(int(s) for s in shape) if args else (0,), dtype=default_np)
+        self._data = data
 
     def _ensure_extra(self) -> _Extra:
         if self._extra is None:
@@ -121,7 +154,7 @@ class Tensor:
     @data.setter
     def data(self, value):
         if not isinstance(value, Tensor):
-            raise TypeError("data must be a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         self._data = value._data
 
     @property
@@ -211,11 +244,16 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
+    def _python_scalar(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._python_scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._python_scalar())
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -224,8 +262,8 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()))
 
     def __complex__(self):
@@ -268,9 +306,15 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
-        self.requires_grad_(flag)
+        self._set_requires_grad(flag, _errors.REQUIRES_GRAD_SETTER)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place (leaves only) and return self."""
+        return self._set_requires_grad(requires_grad, _errors.REQUIRES_GRAD_METHOD)
+
+    def _set_requires_grad(self, requires_grad, int_dtype_message):
+        """PyTorch words the integer-dtype refusal differently for the setter, the method and
+        factories (`tensor(..., requires_grad=True)`), so the caller passes its message."""
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -279,7 +323,7 @@ class Tensor:
                     "use var_no_grad = var.detach().")
             return self
         if requires_grad and self._data.dtype.kind != "f":
-            raise _errors.requires_float(self.dtype)
+            raise RuntimeError(int_dtype_message)
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -313,9 +357,12 @@ class Tensor:
                     f"assigned grad expected to be a Tensor or None but got grad of type "
                     f"{type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size")
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(_errors.grad_dtype_mismatch(value.dtype, self.dtype))
         self._grad = value
 
     @grad.deleter
@@ -362,6 +409,9 @@ class Tensor:
         return _RemovableHandle(node._tensor_hooks, entry)
 
     def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after a backward has accumulated into this leaf's `.grad`."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         from .autograd.graph import _RemovableHandle

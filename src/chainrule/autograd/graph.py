@@ -149,6 +149,9 @@ class AccumulateGrad(Node):
     __slots__ = ("variable",)
     n_outputs = 1
 
+    def name(self):
+        return "torch::autograd::AccumulateGrad"  # PyTorch's C++ name for this node
+
     def __init__(self, variable):
         self.variable = variable
         self.next_functions = ()
