@@ -1,2 +1,14 @@
-"""Neural-network building blocks. (Modules, layers and losses: see the learning-stack issue.)"""
-from . import functional  # noqa: F401
+"""`torch.nn`: modules, layers, losses, initialisation and the functional forms.
+
+    import chainrule as torch
+    from chainrule import nn
+    model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1))
+    loss = nn.MSELoss()(model(torch.randn(8, 5)), torch.randn(8, 1))
+    loss.backward()
+"""
+from .parameter import Parameter  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import Module  # noqa: F401
+from .modules.module import RemovableHandle  # noqa: F401
+from . import functional, init  # noqa: F401
+from . import modules  # noqa: F401

@@ -1,11 +1,31 @@
-"""Functional forms of activations (losses and layers join in the learning-stack issue)."""
+"""`torch.nn.functional`: activations, layers and losses as functions.
+
+Everything is composed from chainrule ops, or is a fused op of `nn/_ops.py` where PyTorch's
+`grad_fn` is a single node (losses, gelu...). Losses take `reduction='mean'|'sum'|'none'`
+(and the deprecated `size_average`/`reduce`, as PyTorch does).
+"""
 from __future__ import annotations
 
-from ..ops import pointwise as _pw, reduce as _red
+import math
+import warnings
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..ops import pointwise as _pw, reduce as _red, linalg as _linalg, shape as _shape
+from ..ops import inplace as _inplace
+from ..ops._core import wrap
+from ..tensor import Tensor
+from . import _ops
 
 
+# -- activations -------------------------------------------------------------------------------
 def relu(input, inplace=False):
     return input.relu_() if inplace else _pw.relu(input)
+
+
+def relu_(input):
+    return input.relu_()
 
 
 def sigmoid(input):
@@ -24,13 +44,433 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _red.log_softmax(input, dim, dtype=dtype)
 
 
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return _red.softmax(-input, dim, dtype=dtype)
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     if inplace:
-        return input.leaky_relu_(negative_slope)
+        return _inplace.leaky_relu_(input, negative_slope)
     return _pw.leaky_relu(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     if inplace:
-        return input.elu_(alpha)
+        return _inplace.elu_(input, alpha)
     return _pw.elu(input, alpha)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x) (Phi: the standard normal CDF), or its tanh approximation."""
+    return _ops.gelu(input, approximate)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    if inplace:
+        return _inplace.run_inplace(input, _ops.silu)
+    return _ops.silu(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, linear where beta x > threshold (numerically stable)."""
+    return _ops.softplus(input, beta, threshold)
+
+
+def logsigmoid(input):
+    return -_ops.softplus(-input)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value."""
+    if inplace:
+        return _inplace.run_inplace(input, _ops.threshold, threshold, value)
+    return _ops.threshold(input, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    return _inplace.run_inplace(input, _ops.threshold, threshold, value)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if inplace:
+        return input.clamp_(min_val, max_val)
+    return _pw.clamp(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+# -- layers ------------------------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias. A 2-D input is one `addmm` (grad_fn AddmmBackward0, as
+    PyTorch); other shapes are flattened to 2-D and viewed back (ViewBackward0)."""
+    if input.dim() == 2:
+        if bias is not None:
+            return _linalg.addmm(bias, input, weight.t())
+        return _linalg.matmul(input, weight.t())
+    if bias is not None and input.dim() >= 1:
+        flat = _shape.reshape(input, (-1, input.shape[-1]))
+        out = _linalg.addmm(bias, flat, weight.t())
+        return _shape.reshape(out, tuple(input.shape[:-1]) + (weight.shape[0],))
+    out = _linalg.matmul(input, weight.t())
+    return out + bias if bias is not None else out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """out[..., k] = x1 W[k] x2 (+ bias[k]); weight has shape (out, in1, in2)."""
+    left = _linalg.matmul(_shape.unsqueeze(input1, -2), _shape.unsqueeze(weight, -4))
+    # left: (..., out, 1, in2) after broadcasting the batch against out
+    out = _linalg.matmul(left, _shape.unsqueeze(_shape.unsqueeze(input2, -2), -1))
+    out = _shape.squeeze(_shape.squeeze(out, -1), -1)
+    return out + bias if bias is not None else out
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1-p), in training only.
+
+    The mask is drawn from chainrule's global generator (`manual_seed` reproduces it).
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        zero = wrap(np.zeros((), dtype=input._data.dtype))
+        return input.mul_(zero) if inplace else input * zero
+    from ..creation import empty_like
+
+    noise = empty_like(input).bernoulli_(1 - p)
+    noise.div_(1 - p)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return _shape.flatten(input, start_dim, end_dim)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of `weight` picked by the integer tensor `input` (grad_fn EmbeddingBackward0)."""
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if padding_idx > 0:
+            assert padding_idx < n, "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -n, "Padding_idx must be within num_embeddings"
+            padding_idx = n + padding_idx
+    if max_norm is not None:
+        _renorm_rows(weight, input, max_norm, norm_type)
+    return _ops.embedding(input, weight, padding_idx)
+
+
+def _renorm_rows(weight, indices, max_norm, norm_type):
+    """Rescale in place (without history) the looked-up rows whose norm exceeds max_norm."""
+    rows = np.unique(indices._data)
+    data = weight._data
+    norms = np.sum(np.abs(data[rows]) ** norm_type, axis=1) ** (1.0 / norm_type)
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    data[rows] *= scale[:, None].astype(data.dtype)
+    weight._vc[0] += 1
+
+
+def one_hot(tensor, num_classes=-1):
+    """(...,) class indices -> (..., num_classes) int64 tensor of 0/1."""
+    idx = tensor._data
+    if idx.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if idx.size and idx.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad)//2 dims: pad = (left, right, top, bottom, ...). Constant mode."""
+    if mode != "constant":
+        raise NotImplementedError(f"chainrule's F.pad supports mode='constant' only, got "
+                                  f"mode='{mode}'")
+    return _ops.constant_pad(input, pad, 0.0 if value is None else value)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """input / max(||input||_p along dim, eps)."""
+    denom = _pw.clamp(_red.norm(input, p, dim, True), min=eps).expand_as(input)
+    return input / denom
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) over the last len(normalized_shape) dims, then * w + b."""
+    normalized_shape = tuple(normalized_shape) if not isinstance(normalized_shape, int) \
+        else (normalized_shape,)
+    n = len(normalized_shape)
+    if tuple(input.shape[input.dim() - n:]) != normalized_shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+            f"{input.shape}")
+    dims = tuple(range(input.dim() - n, input.dim()))
+    mean = _red.mean(input, dims, True)
+    var = _red.var(input, dims, keepdim=True, correction=0)
+    out = (input - mean) * _pw.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize each channel (dim 1) over the batch (and length) dims.
+
+    In training the batch statistics are used and the running ones updated in place:
+    running = (1 - momentum) * running + momentum * batch (the variance unbiased there).
+    """
+    dims = (0,) + tuple(range(2, input.dim()))
+    shape = [1] * input.dim()
+    shape[1] = input.shape[1]
+    if training:
+        count = input.numel() // input.shape[1]
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {input.shape}")
+        mean = _red.mean(input, dims, True)
+        var = _red.var(input, dims, keepdim=True, correction=0)
+        if running_mean is not None:
+            with grad_mode.no_grad():
+                batch_mean = mean.detach().reshape(-1)
+                unbiased = var.detach().reshape(-1) * (count / (count - 1))
+                running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        mean = running_mean.reshape(shape)
+        var = running_var.reshape(shape)
+    out = (input - mean) * _pw.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# -- losses ------------------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce):
+    if size_average is None:
+        size_average = True
+    if reduce is None:
+        reduce = True
+    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}'"
+                  " instead.", stacklevel=3)
+    return ret
+
+
+def _reduction(size_average, reduce, reduction):
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _warn_size_mismatch(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.size()}) that is different to the input size "
+                      f"({input.size()}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean (or sum, or elementwise) squared error; grad_fn MseLossBackward0."""
+    _warn_size_mismatch(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _apply_reduction(weight * (input - target) ** 2, reduction)
+    return _ops.mse_loss(input, target, reduction)
+
+
+def _apply_reduction(losses, reduction):
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean (or sum, or elementwise) absolute error, composed as PyTorch does (|x - y|.mean())."""
+    _warn_size_mismatch(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    losses = (input - target).abs()
+    if weight is not None:
+        losses = losses * weight
+    return _apply_reduction(losses, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta/2)."""
+    _warn_size_mismatch(input, target)
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _ops.huber_loss(input, target, reduction, delta)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta/2 (the L1 loss when beta is 0)."""
+    _warn_size_mismatch(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return _apply_reduction((input - target).abs(), reduction)
+    return _ops.smooth_l1_loss(input, target, reduction, beta)
+
+
+def _check_class_weight(weight, n_classes):
+    if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes "
+                           f"or no classes but got weight tensor of shape: {list(weight.shape)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of class indices given log-probabilities `input` (N, C, ...).
+
+    For 'mean' the sum is divided by the total weight of the non-ignored targets.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if target._data.dtype.kind not in "iu":
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{target.dtype._torch_name[:-6]}")
+    if input.dim() == 1:
+        if target.dim() > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.dim() == 1 and target.shape[0] != 1:
+            raise ValueError(f"Expected input batch_size (1) to match target batch_size "
+                             f"({target.shape[0]}).")
+    elif input.shape[0] != (target.shape[0] if target.dim() else 1):
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                         f"batch_size ({target.shape[0] if target.dim() else 1}).")
+    elif tuple(target.shape) != (input.shape[0],) + tuple(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, "
+                           f"got {list(target.shape)}")
+    n_classes = input.shape[0 if input.dim() == 1 else 1]
+    _check_class_weight(weight, n_classes)
+    if input.dim() == 1 and target.dim() == 1:
+        input = input.unsqueeze(0)
+    return _ops.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of raw scores `input` (N, C, d1, ...) against class indices
+    (N, d1, ...) or class probabilities (same shape as input). Computed as
+    nll_loss(log_softmax(input)), which stays finite for any scores.
+
+        >>> F.cross_entropy(torch.tensor([[2.0, 0.0]]), torch.tensor([0]))
+        tensor(0.1269)
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.dim() == 1 else 1
+    n_classes = input.shape[class_dim]
+    logp = _red.log_softmax(input, class_dim)
+    if tuple(target.shape) == tuple(input.shape):
+        if not target.is_floating_point():
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {target.dtype._torch_name[:-6]}")
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        _check_class_weight(weight, n_classes)
+        return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class_dim)
+    nll = nll_loss(logp, target, weight, None, ignore_index, None, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    # PyTorch's label smoothing: mix the nll with the mean of -log p over all classes.
+    if weight is not None:
+        shape = [1] * input.dim()
+        shape[class_dim] = n_classes
+        smooth = -(logp * weight.reshape(shape)).sum(class_dim)
+    else:
+        smooth = -logp.sum(class_dim)
+    ignored = target == ignore_index
+    smooth = smooth.masked_fill(ignored, 0.0)
+    if reduction == "mean":
+        kept = target._data[~ignored._data]
+        if weight is not None:
+            denom = weight._data[kept].sum()
+        else:
+            denom = kept.size
+        ret = smooth.sum() / float(denom)
+    elif reduction == "sum":
+        ret = smooth.sum()
+    else:
+        ret = smooth
+    return (1 - label_smoothing) * nll + ret * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, class_dim):
+    n_classes = logp.shape[class_dim]
+    if label_smoothing > 0.0:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = logp * target
+    if weight is not None:
+        shape = [1] * logp.dim()
+        shape[class_dim] = n_classes
+        prod = prod * weight.reshape(shape)
+    if reduction == "mean":
+        if logp.numel() == 0:
+            return -prod.sum() * float("nan")
+        return -prod.sum() / (logp.numel() / n_classes)
+    if reduction == "sum":
+        return -prod.sum()
+    return -prod.sum(class_dim)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """-w (y log x + (1 - y) log(1 - x)) for probabilities x (each log clamped at -100)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.size()}) that is different to the input "
+                         f"size ({input.size()}) is deprecated. Please ensure they have the same "
+                         "size.")
+    return _ops.binary_cross_entropy(input, target, weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """BCE of sigmoid(input), computed from the logits without overflow; `pos_weight`
+    multiplies the positive term (broadcast along the last dim, one per class)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size "
+                         f"({input.size()})")
+    return _ops.binary_cross_entropy_with_logits(input, target, weight, pos_weight, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """The multiclass SVM (hinge) loss: sum over j != y of max(0, margin - x[y] + x[j])^p,
+    divided by the number of classes (and weighted by weight[y])."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    return _ops.multi_margin_loss(input, target, p, margin, weight, reduction)
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and callable(globals()[name])
+           and name not in ("Tensor", "wrap", "math", "warnings", "np")]

@@ -1,0 +1,14 @@
+"""The module classes of `torch.nn`."""
+from .module import Module  # noqa: F401
+from .container import (Sequential, ModuleList, ModuleDict, ParameterList,  # noqa: F401
+                        ParameterDict)
+from .linear import Identity, Linear, Bilinear  # noqa: F401
+from .activation import (ReLU, ReLU6, Sigmoid, Tanh, LeakyReLU, ELU, GELU, SiLU,  # noqa: F401
+                         Softplus, Softmax, LogSoftmax, Softmin, LogSigmoid, Hardtanh,
+                         Threshold, Step)
+from .dropout import Dropout  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
+from .loss import (L1Loss, MSELoss, HuberLoss, SmoothL1Loss, NLLLoss,  # noqa: F401
+                   CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, MultiMarginLoss)
+from .sparse import Embedding  # noqa: F401
+from .normalization import LayerNorm, BatchNorm1d  # noqa: F401

@@ -1,0 +1,240 @@
+"""Activation modules: each wraps its function in `nn.functional` and prints like PyTorch's."""
+from __future__ import annotations
+
+from .. import functional as F
+from .module import Module
+
+__all__ = ["ReLU", "ReLU6", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "GELU", "SiLU", "Softplus",
+           "Softmax", "LogSoftmax", "Softmin", "LogSigmoid", "Hardtanh", "Threshold", "Step"]
+
+
+def _inplace_suffix(inplace, first=False):
+    if not inplace:
+        return ""
+    return "inplace=True" if first else ", inplace=True"
+
+
+class ReLU(Module):
+    """max(0, x) elementwise (gradient 0 at x == 0, as PyTorch).
+
+        >>> nn.ReLU()(torch.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.relu(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return _inplace_suffix(self.inplace, first=True)
+
+
+class ReLU6(Module):
+    """min(max(0, x), 6) elementwise."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.relu6(input, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_suffix(self.inplace, first=True)
+
+
+class Hardtanh(Module):
+    """clamp(x, min_val, max_val)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_suffix(self.inplace)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x) elementwise.
+
+        >>> nn.Sigmoid()(torch.zeros(2))
+        tensor([0.5000, 0.5000])
+    """
+
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """tanh(x) elementwise."""
+
+    def forward(self, input):
+        return F.tanh(input)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), computed without overflow."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, negative_slope * x elsewhere.
+
+        >>> nn.LeakyReLU(0.1)(torch.tensor([-1.0, 2.0]))
+        tensor([-0.1000,  2.0000])
+    """
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope, self.inplace = negative_slope, inplace
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + _inplace_suffix(self.inplace)
+
+
+class ELU(Module):
+    """x where x > 0, alpha * (e^x - 1) elsewhere."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + _inplace_suffix(self.inplace)
+
+
+class GELU(Module):
+    """x * Phi(x) (Phi: standard normal CDF); approximate='tanh' uses the tanh formula.
+
+        >>> nn.GELU(approximate="tanh")
+        GELU(approximate='tanh')
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x) (swish)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.silu(input, inplace=self.inplace)
+
+    def extra_repr(self):
+        return _inplace_suffix(self.inplace, first=True)
+
+
+class Softplus(Module):
+    """log(1 + e^(beta x)) / beta, linear above `threshold` for stability."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """e^x / sum(e^x) along `dim`.
+
+        >>> nn.Softmax(dim=1)(torch.zeros(1, 2))
+        tensor([[0.5000, 0.5000]])
+    """
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmin(Softmax):
+    """softmax(-x) along `dim`."""
+
+    def forward(self, input):
+        return F.softmin(input, self.dim, _stacklevel=5)
+
+
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along `dim` (stable)."""
+
+    def forward(self, input):
+        return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+class Threshold(Module):
+    """x where x > threshold, else `value` (PyTorch's nn.Threshold).
+
+        >>> nn.Threshold(0.5, 0.0)(torch.tensor([0.2, 0.8]))
+        tensor([0.0000, 0.8000])
+    """
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + _inplace_suffix(self.inplace)
+
+
+class Step(Module):
+    """The perceptron's step activation of the lecture (seed 004):
+    sigma(z) = 1 if z >= theta else 0, computed as `torch.heaviside(z - theta, 1)`.
+
+    chainrule-only (PyTorch has no such module); like `torch.heaviside`, it has no derivative,
+    so backward through it is an error.
+
+        >>> nn.Step(theta=0.5)(torch.tensor([0.2, 0.5, 0.9]))
+        tensor([0., 1., 1.])
+    """
+
+    def __init__(self, theta=0.0):
+        super().__init__()
+        self.theta = theta
+
+    def forward(self, input):
+        from ...ops.pointwise import heaviside
+        from ...ops._core import wrap
+        import numpy as np
+
+        one = wrap(np.ones((), dtype=input._data.dtype))
+        return heaviside(input - self.theta, one)
+
+    def extra_repr(self):
+        return f"theta={self.theta}"
