@@ -132,7 +132,7 @@ METHODS = {
     "logical_not": pointwise.logical_not, "logical_xor": pointwise.logical_xor,
     "isnan": pointwise.isnan, "isinf": pointwise.isinf, "isfinite": pointwise.isfinite,
     "equal": pointwise.equal, "allclose": pointwise.allclose, "isclose": pointwise.isclose,
-    "bitwise_not": pointwise.bitwise_not,
+    "bitwise_not": pointwise.bitwise_not, "heaviside": pointwise.heaviside,
     # reductions
     "sum": reduce.sum, "nansum": reduce.nansum, "mean": reduce.mean, "prod": reduce.prod,
     "var": reduce.var, "std": reduce.std, "max": _max_method, "min": reduce.min,

@@ -515,3 +515,29 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return wrap(np.isclose(a._data, as_tensor_arg(b)._data, rtol, atol, equal_nan))
 
+
+
+class _HeavisideNotImplemented(Node):
+    """heaviside has no derivative in PyTorch: backward through it is an error, as there"""
+
+    def backward(self, m, g):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+_HeavisideNotImplemented.__name__ = "NotImplemented"  # PyTorch's grad_fn name for it
+
+
+def heaviside(input, values):
+    """The step function: 0 where input < 0, `values` where input == 0, 1 where input > 0."""
+    from ..tensor import Tensor
+
+    if not isinstance(values, Tensor):
+        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not "
+                        f"{type(values).__name__}")
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    x = input._data
+    data = np.where(x > 0, 1, np.where(x < 0, 0, values._data)).astype(x.dtype)
+    out = wrap(data)
+    record(_HeavisideNotImplemented, out, (input, values))
+    return out
