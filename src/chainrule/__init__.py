@@ -43,6 +43,7 @@ from ._printing import set_printoptions, get_printoptions  # noqa: F401
 from . import return_types  # noqa: F401
 from . import cuda  # noqa: F401
 from . import nn, optim, utils, cuda, backends  # noqa: F401
+from .serialization import save, load  # noqa: F401
 from .autograd.math import TENSOR_MATH as _TENSOR_MATH
 
 bool = _dtype.bool_
