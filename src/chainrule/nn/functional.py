@@ -120,11 +120,14 @@ def linear(input, weight, bias=None):
 
 def bilinear(input1, input2, weight, bias=None):
     """out[..., k] = x1 W[k] x2 (+ bias[k]); weight has shape (out, in1, in2)."""
-    left = _linalg.matmul(_shape.unsqueeze(input1, -2), _shape.unsqueeze(weight, -4))
-    # left: (..., out, 1, in2) after broadcasting the batch against out
-    out = _linalg.matmul(left, _shape.unsqueeze(_shape.unsqueeze(input2, -2), -1))
-    out = _shape.squeeze(_shape.squeeze(out, -1), -1)
-    return out + bias if bias is not None else out
+    lead = tuple(input1.shape[:-1])
+    x1 = _shape.reshape(input1, (-1, input1.shape[-1]))
+    x2 = _shape.reshape(input2, (-1, input2.shape[-1]))
+    left = _linalg.matmul(x1, weight)  # (out, M, in2): x1 W[k] for every k
+    out = _shape.t((left * x2).sum(-1))  # (M, out)
+    if bias is not None:
+        out = out + bias
+    return _shape.reshape(out, lead + (weight.shape[0],))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
