@@ -330,7 +330,8 @@ def binary_cross_entropy(input, target, weight, reduction):
     if np.any((x < 0) | (x > 1)):
         raise RuntimeError("all elements of input should be between 0 and 1")
     # PyTorch clamps each log at -100 so that a probability of exactly 0 or 1 gives a finite loss
-    losses = (y - 1) * np.maximum(np.log1p(-x), -100) - y * np.maximum(np.log(x), -100)
+    with np.errstate(divide="ignore"):
+        losses = (y - 1) * np.maximum(np.log1p(-x), -100) - y * np.maximum(np.log(x), -100)
     if weight is not None:
         losses = losses * weight._data
     out, node = _finish_loss(BinaryCrossEntropyBackward0, losses.astype(x.dtype, copy=False),
