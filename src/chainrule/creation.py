@@ -19,57 +19,113 @@ def _finish(data, requires_grad, device=None):
     return t
 
 
-def _contains_tensor(data):
-    if isinstance(data, Tensor):
-        return True
-    if isinstance(data, (list, tuple)) and data:
-        return any(_contains_tensor(d) for d in data)
-    return False
+_PY_SCALAR_TYPES = (bool, int, float)
+
+
+def _leaf_dtype(leaf):
+    """The dtype PyTorch gives one leaf of nested data (a Python float: the default dtype)."""
+    kind = type(leaf)
+    if kind is float:
+        return _dtype.get_default_dtype()
+    if kind is int:
+        return _dtype.int64
+    if kind is bool:
+        return _dtype.bool_
+    if isinstance(leaf, Tensor):
+        return leaf.dtype
+    if isinstance(leaf, (np.ndarray, np.generic)):
+        return _dtype.from_numpy_dtype(leaf.dtype)
+    if isinstance(leaf, _PY_SCALAR_TYPES):  # subclasses of int/float
+        return _leaf_dtype(kind.__mro__[-2](leaf))
+    if isinstance(leaf, str):
+        raise TypeError("new(): invalid data type 'str'")
+    raise RuntimeError(f"Could not infer dtype of {kind.__name__}")
+
+
+def _infer_dtype(data):
+    """PyTorch's inference for nested lists: every leaf's dtype, promoted together
+    (`[1.5, np.float64(2)]` is float64, `[np.int32(1), 2]` int64, `[1, 2.5]` float32)."""
+    result = None
+    seen_types = set()  # a Python or NumPy scalar type always gives the same dtype
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is list or kind is tuple:
+            stack.extend(item)
+            continue
+        if kind in seen_types:
+            continue
+        d = _leaf_dtype(item)
+        if kind in _PY_SCALAR_TYPES or isinstance(item, np.generic):
+            seen_types.add(kind)
+        result = d if result is None else _dtype.promote(result, d)
+    return _dtype.get_default_dtype() if result is None else result
 
 
 def _unwrap_nested(data):
+    """Nested lists for NumPy: a tensor inside a list is a scalar, as in PyTorch."""
     if isinstance(data, Tensor):
-        return data._data
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._data.reshape(())
     if isinstance(data, (list, tuple)):
         return [_unwrap_nested(d) for d in data]
     return data
 
 
+def _ragged_error(data):
+    """PyTorch's message for nested lists of unequal lengths."""
+    sizes, probe = [], data
+    while isinstance(probe, (list, tuple, np.ndarray)):
+        sizes.append(len(probe))
+        if not len(probe):
+            break
+        probe = probe[0]
+
+    def check(seq, dim):
+        for item in seq:
+            if dim + 1 >= len(sizes):
+                if isinstance(item, (list, tuple)):
+                    raise ValueError(f"expected sequence of length {sizes[dim]} at dim "
+                                     f"{dim} (got {len(seq)})")
+                continue
+            if not isinstance(item, (list, tuple, np.ndarray)):
+                raise TypeError("not a sequence")
+            if len(item) != sizes[dim + 1]:
+                raise ValueError(f"expected sequence of length {sizes[dim + 1]} at dim "
+                                 f"{dim + 1} (got {len(item)})")
+            check(item, dim + 1)
+
+    check(data, 0)
+    return ValueError("expected sequences of equal lengths")
+
+
 def _array_from_data(data, dtype):
-    """NumPy array for `data` with PyTorch's dtype inference (Python floats -> default float)."""
-    if dtype is not None:
-        np_dtype = _dtype.to_numpy_dtype(dtype)
+    """NumPy array for `data` with PyTorch's dtype inference (see _infer_dtype)."""
     if isinstance(data, np.ndarray) or isinstance(data, np.generic):
-        arr = np.array(data, dtype=np_dtype if dtype is not None else None)
         if dtype is None:
-            _dtype.from_numpy_dtype(arr.dtype)  # refuses unsupported dtypes
-        return arr
-    if _contains_tensor(data):
+            _dtype.from_numpy_dtype(data.dtype)  # refuses unsupported dtypes
+            return np.array(data)
+        return np.array(data, dtype=_dtype.to_numpy_dtype(dtype))
+    if isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(data, range):
+        data = list(data)
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if isinstance(first, str):  # PyTorch measures sizes along first elements, then dtypes
+        raise ValueError("too many dimensions 'str'")
+    target = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    if isinstance(data, (list, tuple)):
         data = _unwrap_nested(data)
     try:
-        arr = np.array(data)
-    except ValueError as err:
-        raise ValueError(f"expected sequence of equal-length lists: {err}") from None
-    if arr.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    if dtype is not None:
-        return arr.astype(np_dtype)
-    if arr.dtype.kind == "f" and not _all_numpy_floats(data):
-        return arr.astype(_dtype.get_default_dtype().np)
-    if arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
-        return arr.astype(np.int64)
-    if arr.dtype.kind == "U" or arr.dtype.kind == "S":
-        raise TypeError(f"new(): invalid data type '{arr.dtype.kind == 'U' and 'str'}'")
-    return arr
-
-
-def _all_numpy_floats(data):
-    """PyTorch keeps float64 only when the data came from NumPy arrays or scalars."""
-    if isinstance(data, (np.ndarray, np.floating)):
-        return data.dtype == np.float64 if isinstance(data, np.ndarray) else isinstance(data, np.float64)
-    if isinstance(data, (list, tuple)) and data:
-        return all(_all_numpy_floats(d) for d in data)
-    return False
+        return np.array(data, dtype=target.np)
+    except ValueError:
+        raise _ragged_error(data) from None
+    except TypeError:
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}") from None
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -113,10 +169,24 @@ def from_numpy(arr):
     return _make(arr)
 
 
-def _size_args(size):
+def _size_args(size, fn_name="zeros"):
+    """`f(2, 3)`, `f((2, 3))`, `f([2, 3])` or `f(Size)` -> (2, 3), refused as PyTorch does."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    shape = []
+    for s in size:
+        if isinstance(s, Tensor) and s._data.dtype.kind in "iu" and s._data.size == 1:
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"{fn_name}(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(s).__name__}")
+        if s < 0 and fn_name == "zeros":
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{[int(v) for v in size]}")
+        shape.append(int(s))
+    return tuple(shape)
 
 
 def _dtype_or_default(dtype):
@@ -128,12 +198,13 @@ def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=F
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    return _finish(np.ones(_size_args(size), _dtype_or_default(dtype)), requires_grad, device)
+    return _finish(np.ones(_size_args(size, "ones"), _dtype_or_default(dtype)), requires_grad, device)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           memory_format=None, pin_memory=False):
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    shape = _size_args(size, "empty")  # validated here for empty()'s own error message
+    return zeros(shape, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
@@ -142,7 +213,10 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         fill_value = fill_value.item()
     if dtype is None:
         dtype = _dtype.scalar_dtype(fill_value)
-    return _finish(np.full(_size_args((size,)), fill_value, _dtype.to_numpy_dtype(dtype)),
+    if not isinstance(size, (tuple, list)):
+        raise TypeError("full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return _finish(np.full(_size_args((size,), "full"), fill_value, _dtype.to_numpy_dtype(dtype)),
                    requires_grad, device)
 
 
@@ -183,15 +257,43 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         np_dtype = _dtype.get_default_dtype().np if is_float else np.int64
     else:
         np_dtype = _dtype.to_numpy_dtype(dtype)
     n = max(int(np.ceil((end - start) / step)), 0)
-    data = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
+    if np.dtype(np_dtype) in (np.float32, np.float64):
+        data = _float_arange(start, step, n, np.dtype(np_dtype).type)
+    else:
+        data = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
     return _finish(data, requires_grad, device)
+
+
+def _float_arange(start, step, n, float_type):
+    """arange as PyTorch's CPU kernel computes it, so values match bit for bit.
+
+    The kernel works in double. It fills 256-bit vectors two at a time: a vector starts at
+    `start + step*i` (a fused multiply-add, rounded to float_type) and its lanes are
+    `base + j*step`; the remaining tail is `start + step*i` per element. Long double holds
+    the exact products, so one rounding to double emulates the fused multiply-add.
+    """
+    wide = np.longdouble
+    index = np.arange(n)
+    data = (wide(start) + wide(step) * index).astype(np.float64).astype(float_type)
+    lanes = 32 // np.dtype(float_type).itemsize
+    vectorized = (n // (2 * lanes)) * 2 * lanes
+    if vectorized:
+        k = index[:vectorized]
+        base = data[k - k % lanes]  # each vector's first element, computed as above
+        lane = (k % lanes).astype(np.float64)
+        if float_type is np.float64:
+            values = (wide(base) + lane.astype(wide) * wide(step)).astype(np.float64)
+        else:  # float lanes are computed in double without fusing
+            values = base.astype(np.float64) + lane * np.float64(step)
+        data[:vectorized] = values.astype(float_type)
+    return data
 
 
 def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -206,18 +308,39 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
+    """`steps` values from `start` to `end`, computed as PyTorch's CPU kernel computes them."""
     start, end = _number(start), _number(end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     np_dtype = _dtype_or_default(dtype)
     if steps == 1:
         return _finish(np.array([start], dtype=np_dtype), requires_grad, device)
-    # PyTorch fills from both ends toward the middle, so both endpoints are exact.
-    step = (end - start) / max(steps - 1, 1)
-    i = np.arange(steps, dtype=np.float64)
-    half = steps // 2
-    data = np.where(i < half, start + step * i, end - step * (steps - i - 1))
-    return _finish(data.astype(np_dtype), requires_grad, device)
+    return _finish(_linspace_values(start, end, steps, np_dtype), requires_grad, device)
+
+
+def _linspace_values(start, end, steps, np_dtype):
+    """PyTorch fills from both ends toward the middle (both endpoints exact). The step is
+    computed in the output dtype (double for integers), and `start + step*i` is one fused
+    multiply-add, rounded once: long double holds the exact float32 product, so float32
+    results match PyTorch bit for bit (float64 to within an ulp, rarely)."""
+    np_dtype = np.dtype(np_dtype)
+    integral = np_dtype.kind not in "f"
+    step_type = np.float64 if integral else np_dtype.type
+    first, last = step_type(start), step_type(end)
+    if integral:
+        first, last = np.float64(np_dtype.type(start)), np.float64(np_dtype.type(end))
+    step = step_type((last - first) / step_type(max(steps - 1, 1)))
+    i = np.arange(steps)
+    wide = np.longdouble
+    if np_dtype == np.float16:
+        wide = np.float16  # c10::Half rounds after every operation: no fused multiply-add
+    with np.errstate(invalid="ignore", over="ignore"):
+        from_start = wide(first) + wide(step) * i.astype(wide)
+        from_end = wide(last) - wide(step) * (steps - i - 1).astype(wide)
+        values = np.where(i < steps // 2, from_start, from_end)
+        if integral:
+            return np.trunc(values.astype(np.float64)).astype(np_dtype)
+        return values.astype(np_dtype)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
