@@ -23,10 +23,10 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): argument 'data' must be Tensor, not "
                             f"{type(data).__name__}")
-        param = cls._make(data._data, False, vc=data._vc)
-        if requires_grad:
-            param.requires_grad_(True)
-        return param
+        if requires_grad and not data.is_floating_point():
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        return cls._make(data._data, bool(requires_grad), vc=data._vc)
 
     def __init__(self, data=None, requires_grad=True):
         pass  # everything is done in __new__ (Tensor.__init__ is the legacy constructor)

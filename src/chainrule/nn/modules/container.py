@@ -265,11 +265,12 @@ class ModuleDict(Module):
                 self[m[0]] = m[1]
 
 
-def _parameter_line(k, p):
+def _parameter_line(k, p, type_name):
+    # ParameterList prints the dtype (torch.float32), ParameterDict the type (torch.FloatTensor)
     if isinstance(p, Tensor):
         size_str = "x".join(str(size) for size in p.size())
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        return f"  ({k}): {kind} containing: [{p.dtype} of size {size_str}]"
+        return f"  ({k}): {kind} containing: [{type_name(p)} of size {size_str}]"
     return f"  ({k}): Object of type: {type(p).__name__}"
 
 
@@ -322,7 +323,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(_parameter_line(k, p) for k, p in enumerate(self))
+        return "\n".join(_parameter_line(k, p, lambda t: t.dtype) for k, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -371,4 +372,4 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self):
-        return "\n".join(_parameter_line(k, p) for k, p in self.items())
+        return "\n".join(_parameter_line(k, p, lambda t: t.type()) for k, p in self.items())
