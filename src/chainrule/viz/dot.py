@@ -73,7 +73,9 @@ def _digraph_class():
         def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
             try:
                 return super()._repr_mimebundle_(include, exclude, **kwargs)
-            except graphviz.ExecutableNotFound:
+            except RuntimeError as e:  # a notebook shows the advice and the DOT text instead
+                if not isinstance(e.__cause__, graphviz.ExecutableNotFound):
+                    raise
                 return {"text/plain": INSTALL_DOT + "\n\n" + self.source}
 
     return Digraph
