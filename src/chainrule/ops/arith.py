@@ -257,6 +257,8 @@ class AbsBackward0(Node):
 
 
 def abs(a):
+    if a._data.dtype == np.bool_:
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     return unary_result(AbsBackward0, a, np.abs(a._data), save_input=True)
 
 

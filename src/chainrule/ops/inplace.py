@@ -255,7 +255,8 @@ def setitem(t, key, value):
     if tv is not None and tv._data.dtype != t._data.dtype:
         tv = S.to_dtype(tv, t.dtype)
     try:
-        new = S.index_put_region(t, tv if tv is not None else value, key=key, basic=basic)
+        new = S.index_put_region(t, tv if tv is not None else value, key=key,
+                                 node_cls=S.setitem_node_class(key, t._data.shape))
     except RuntimeError as err:
         raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
     commit(t, new)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import broadcast_shapes
-from ._core import Node, record, wrap, needs
+from ._core import Node, record, wrap, needs, needs_grad
 
 
 def _same_dtype(a, b, what="m1 and m2"):
@@ -141,10 +141,6 @@ class BmmBackward0(Node):
         return ga, gb
 
 
-class UnsafeViewBackward0(BmmBackward0):
-    """matmul of batched operands (PyTorch's grad_fn name for it)"""
-
-
 def bmm(a, b):
     x, y = a._data, b._data
     if x.ndim != 3:
@@ -163,6 +159,9 @@ def bmm(a, b):
 
 
 def matmul(a, b):
+    """a @ b, dispatched on dimensions as PyTorch: dot, mv, mm, or batched with broadcast
+    batch dims. When a gradient is needed the batched cases are built from mm/mv/bmm and
+    views exactly as PyTorch builds them, so the graph (and grad_fn) is PyTorch's."""
     x, y = a._data, b._data
     if x.ndim == 0 or y.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
@@ -173,29 +172,88 @@ def matmul(a, b):
         return dot(a, b)
     if x.ndim == 2 and y.ndim == 1:
         return mv(a, b)
-    from .shape import unsqueeze, squeeze
-
     if x.ndim == 1:
         if y.shape[-2] != x.shape[0]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                                f"(1x{x.shape[0]} and {_shape_x(y.shape[-2:])})")
-        return squeeze(matmul(unsqueeze(a, 0), b), -2)
-    if y.ndim == 1:
+    elif y.ndim == 1:
         if x.shape[-1] != y.shape[0]:
             raise RuntimeError(f"size mismatch, got input ({x.shape[0]}), mat "
                                f"({_shape_x(x.shape)}), vec ({y.shape[0]})")
-        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
-    batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
-    if x.shape[-1] != y.shape[-2]:
-        n = int(np.prod(batch))
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{n}, {x.shape[-1]}] but got: [{n}, {y.shape[-2]}].")
+    else:
+        batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
+        if x.shape[-1] != y.shape[-2]:
+            n = int(np.prod(batch))
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{n}, {x.shape[-1]}] but got: [{n}, {y.shape[-2]}].")
     _same_dtype(a, b)
-    out = wrap(np.matmul(x, y))
-    node = record(UnsafeViewBackward0, out, (a, b))
-    if node is not None:
-        node.save(a, b)
-    return out
+    if not needs_grad(a, b):
+        return wrap(np.matmul(x, y))
+    if x.ndim == 1 and y.ndim == 2:
+        from .shape import unsqueeze, _reshape_view, SqueezeBackward4
+
+        product = mm(unsqueeze(a, 0), b)
+        return _reshape_view(product, product._data.shape[1:], SqueezeBackward4)
+    if _should_fold(a, b):
+        return _matmul_folded(a, b)
+    return _matmul_bmm(a, b)
+
+
+def _should_fold(a, b):
+    """PyTorch's rule: fold the batch of the larger operand into matrix rows (one mm/mv)
+    when that needs no copy, or when b requires grad (its gradient is then one mm)."""
+    x, y = a._data, b._data
+    larger_first = x.ndim >= y.ndim
+    t1 = x if larger_first else np.swapaxes(y, -1, -2)
+    other_dims = y.ndim if larger_first else x.ndim
+    if not (t1.ndim >= 3 and other_dims <= 2):
+        return False
+    if b._requires_grad:
+        return True
+    if x.ndim == 2:
+        return False
+    if t1.size == 0:
+        return True
+    shape, strides = t1.shape, t1.strides
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
+
+
+def _matmul_folded(a, b):
+    from .shape import reshape, mT, t, contiguous, _unsafe_view
+
+    transpose = b._data.ndim > a._data.ndim
+    t1 = mT(b) if transpose else a
+    t2 = (t(a) if a._data.ndim == 2 else a) if transpose else b
+    sizes = t1._data.shape
+    output_shape = sizes[:-1]
+    folded = reshape(t1, (int(np.prod(output_shape)), sizes[-1]))
+    if t2._data.ndim == 2:
+        output = _unsafe_view(mm(folded, t2), output_shape + (t2._data.shape[1],))
+        return contiguous(mT(output)) if transpose else output
+    return _unsafe_view(mv(folded, t2), output_shape)
+
+
+def _matmul_bmm(a, b):
+    from .shape import reshape, expand, unsqueeze, squeeze, _unsafe_view
+
+    x, y = a._data, b._data
+    n = x.shape[-2] if x.ndim > 1 else 1
+    m1 = x.shape[-1]
+    m2 = y.shape[-2] if y.ndim > 1 else y.shape[0]
+    p = y.shape[-1] if y.ndim > 1 else 1
+    batch = broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    count = int(np.prod(batch))
+    left = reshape(expand(a, batch + (n, m1)), (count, n, m1))
+    vector_rhs = y.ndim == 1
+    if vector_rhs:
+        right = unsqueeze(reshape(expand(b, batch + (m2,)), (count, m2)), 2)
+    else:
+        right = reshape(expand(b, batch + (m2, p)), (count, m2, p))
+    output_shape = batch + ((n,) if x.ndim > 1 else ()) + ((p,) if y.ndim > 1 else ())
+    product = bmm(left, right)
+    if vector_rhs:
+        product = squeeze(product, -1)
+    return _unsafe_view(product, output_shape)
 
 
 def outer(a, b):

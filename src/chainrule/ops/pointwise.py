@@ -186,6 +186,8 @@ class ReluBackward0(Node):
 
 def relu(a):
     x = a._data
+    if x.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     return unary_result(ReluBackward0, a, np.maximum(x, 0, dtype=x.dtype), save_output=True)
 
 
@@ -248,12 +250,7 @@ def clamp(a, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = a
-        if min is not None:
-            out = maximum(out, as_tensor_arg(min))
-        if max is not None:
-            out = minimum(out, as_tensor_arg(max))
-        return out
+        return _clamp_tensor_bounds(a, min, max)
     x = a._data
     if x.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = float_operand(a)
@@ -267,6 +264,45 @@ def clamp(a, min=None, max=None):
 
 
 clip = clamp
+
+
+class ClampBackward0(Node):
+    """out = min(max(a, lo), hi) with tensor bounds  ->  da = g where lo <= a <= hi,
+    dlo = g where a < lo (and lo < hi), dhi = g where a > hi or hi < lo (then out = hi)"""
+
+    def backward(self, m, g):
+        a, lo, hi = self.saved(m)
+        inside = None
+        if lo is not None:
+            inside = a >= lo
+        if hi is not None:
+            inside = (a <= hi) if inside is None else inside & (a <= hi)
+        ga = m.where(inside, g, 0.0) if needs(self, 0) else None
+        glo = ghi = None
+        if needs(self, 1):
+            below = a < lo if hi is None else (a < lo) & (lo < hi)
+            glo = m.where(below, g, 0.0)
+        if needs(self, 2):
+            above = a > hi if lo is None else (a > hi) | (hi < lo)
+            ghi = m.where(above, g, 0.0)
+        return ga, glo, ghi
+
+
+def _clamp_tensor_bounds(a, lo, hi):
+    lo = as_tensor_arg(lo) if lo is not None else None
+    hi = as_tensor_arg(hi) if hi is not None else None
+    x = a._data
+    if lo is not None:
+        x, low, _, _ = binary(a, lo)
+        x = np.maximum(x, low)
+    if hi is not None:
+        x, high, _, _ = binary(wrap(x), hi)
+        x = np.minimum(x, high)
+    out = wrap(x)
+    node = record(ClampBackward0, out, (a, lo, hi))
+    if node is not None:
+        node.save(a, lo, hi)
+    return out
 
 
 class MaximumBackward0(Node):
@@ -363,10 +399,15 @@ def masked_fill(a, mask, value):
     x = a._data
     data = np.where(mask._data, np.asarray(v, dtype=x.dtype), x)
     out = wrap(data)
-    node = record(MaskedFillBackward0, out, (a, tv))
+    node = record(MaskedFillBackward0 if tv is None else MaskedFillBackward1, out, (a, tv))
     if node is not None:
         node.save(mask)
     return out
+
+
+class MaskedFillBackward1(MaskedFillBackward0):
+    """out = value (a 0-d tensor) where mask else a  ->  da = g where not mask,
+    dvalue = sum of g where mask"""
 
 
 class ZeroGradNode(Node):

@@ -442,9 +442,15 @@ def logsumexp(a, dim, keepdim=False):
 def _softmax_dim(ndim, dim, name):
     if dim is None:
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the "
-                      "call to include dim=X as an argument.", UserWarning, stacklevel=3)
+                      "call to include dim=X as an argument.", UserWarning, stacklevel=4)
         return 0 if ndim in (0, 1, 3) else 1
     return _errors.normalize_dim(dim, ndim)
+
+
+def _softmax_axes(ndim, dim, name):
+    """The softmax dim as NumPy axes: () for a 0-d tensor, whose dim 0 names no axis."""
+    d = _softmax_dim(ndim, dim, name)
+    return (d,) if ndim else ()
 
 
 class SoftmaxBackward0(Node):
@@ -454,7 +460,7 @@ class SoftmaxBackward0(Node):
 
     def backward(self, m, g):
         (out,) = self.saved(m)
-        return out * (g - m.sum(g * out, (self.dim,), True))
+        return out * (g - m.sum(g * out, self.dim, True))
 
 
 class LogSoftmaxBackward0(Node):
@@ -464,7 +470,7 @@ class LogSoftmaxBackward0(Node):
 
     def backward(self, m, g):
         (out,) = self.saved(m)
-        return g - m.exp(out) * m.sum(g, (self.dim,), True)
+        return g - m.exp(out) * m.sum(g, self.dim, True)
 
 
 def _softmax_input(a, dtype):
@@ -479,24 +485,24 @@ def _softmax_input(a, dtype):
 
 def softmax(a, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(a, dtype)
-    d = _softmax_dim(x.ndim, dim, "softmax")
-    e = np.exp(x - np.max(x, axis=d, keepdims=True)) if x.size else x.copy()
-    data = e / np.sum(e, axis=d, keepdims=True)
+    axes = _softmax_axes(x.ndim, dim, "softmax")
+    e = np.exp(x - np.max(x, axis=axes, keepdims=True)) if x.size else x.copy()
+    data = e / np.sum(e, axis=axes, keepdims=True)
     out = wrap(data)
     node = record(SoftmaxBackward0, out, (a,))
     if node is not None:
-        node.dim = d
+        node.dim = axes
         node.save(SavedOutput(out))
     return out
 
 
 def log_softmax(a, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(a, dtype)
-    d = _softmax_dim(x.ndim, dim, "log_softmax")
-    out = wrap(x - _logsumexp_array(x, (d,), True) if x.size else x.copy())
+    axes = _softmax_axes(x.ndim, dim, "log_softmax")
+    out = wrap(x - _logsumexp_array(x, axes, True) if x.size else x.copy())
     node = record(LogSoftmaxBackward0, out, (a,))
     if node is not None:
-        node.dim = d
+        node.dim = axes
         node.save(SavedOutput(out))
     return out
 
@@ -507,6 +513,8 @@ class CumsumBackward0(Node):
     __slots__ = ("dim",)
 
     def backward(self, m, g):
+        if self.dim is None:  # a 0-d input: out = a
+            return g
         return m.flip(m.cumsum(m.flip(g, (self.dim,)), self.dim), (self.dim,))
 
 
@@ -520,11 +528,11 @@ def cumsum(a, dim, *, dtype=None):
     out = wrap(np.cumsum(x, axis=d) if x.ndim else x.copy())
     node = record(CumsumBackward0, out, (a,))
     if node is not None:
-        node.dim = d
+        node.dim = d if x.ndim else None
     return out
 
 
-class NormBackward1(_Reduction):
+class LinalgVectorNormBackward0(_Reduction):
     """out = (sum |a|^p)^(1/p)  ->  da = g * a|a|^(p-2) / out^(p-1)  (0 where out == 0)"""
 
     __slots__ = ("p",)
@@ -554,7 +562,7 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
         return amax(a.abs(), dims if dim is not None else (), keepdim)
     data = np.sum(np.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
     out = wrap(data.astype(x.dtype, copy=False))
-    node = record(NormBackward1, out, (a,))
+    node = record(LinalgVectorNormBackward0, out, (a,))
     if node is not None:
         node._setup(x.shape, dims, keepdim)
         node.p = p

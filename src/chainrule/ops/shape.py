@@ -82,8 +82,10 @@ def _reshaped(a, shape, must_view):
                     "view size is not compatible with input tensor's size and stride (at least "
                     "one dimension spans across two contiguous subspaces). Use .reshape(...) "
                     "instead.") from None
-            out = wrap(x.reshape(shape))
-            node = record(ViewBackward0, out, (a,))
+            # PyTorch copies (CloneBackward0), then views the copy (UnsafeViewBackward0).
+            copied = clone(a)
+            out = wrap(copied._data.reshape(shape))
+            node = record(UnsafeViewBackward0, out, (copied,))
             if node is not None:
                 node.shape = x.shape
             return out
@@ -143,8 +145,30 @@ class SqueezeBackward1(ViewBackward0):
     """out = a without size-1 dim d  ->  da = g reshaped back"""
 
 
+class SqueezeBackward2(ViewBackward0):
+    """out = a without size-1 dims (a tuple of dims)  ->  da = g reshaped back"""
+
+
+class SqueezeBackward4(ViewBackward0):
+    """out = a.squeeze_(d) (inside matmul of a vector)  ->  da = g reshaped back"""
+
+
+class UnsafeViewBackward0(ViewBackward0):
+    """out = a copy of a viewed with a new shape (reshape of a non-viewable tensor)  ->  da = g
+    reshaped back"""
+
+
 class UnsqueezeBackward0(ViewBackward0):
-    """out = a with a new size-1 dim  ->  da = g reshaped back"""
+    """out = a with a new size-1 dim  ->  da = g reshaped back. When it ends an index like
+    a[1:, None], `key` is set and da = zeros with g at the index."""
+
+    __slots__ = ("key",)
+
+    def backward(self, m, g):
+        key = getattr(self, "key", None)
+        if key is None:
+            return m.reshape(g, self.shape)
+        return m.index_zeros(self.shape, key, g, False)
 
 
 def _reshape_view(a, new_shape, node_cls):
@@ -156,13 +180,18 @@ def _reshape_view(a, new_shape, node_cls):
     return out
 
 
+def _unsafe_view(a, shape):
+    """A view of the contiguous `a` (a fresh result) with a new shape: UnsafeViewBackward0."""
+    return _reshape_view(a, tuple(shape), UnsafeViewBackward0)
+
+
 def squeeze(a, dim=None):
     x = a._data
     if dim is None:
         return _reshape_view(a, tuple(s for s in x.shape if s != 1), SqueezeBackward0)
     dims = _errors.normalize_dims(dim, x.ndim) if x.ndim else ()
     shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
-    return _reshape_view(a, shape, SqueezeBackward1)
+    return _reshape_view(a, shape, SqueezeBackward1 if isinstance(dim, int) else SqueezeBackward2)
 
 
 def unsqueeze(a, dim):
@@ -627,14 +656,34 @@ class SliceBackward0(IndexBackward0):
     """out = a[lo:hi]  ->  da = zeros with g in the slice"""
 
 
-def _index_node_class(key, basic):
+class AliasBackward0(IndexBackward0):
+    """out = a[...] (or a[:, :] and other indices that select everything)  ->  da = g"""
+
+
+def _index_node_class(key, basic, shape, single):
+    """PyTorch's grad_fn for an index: it applies the index item by item (select, slice,
+    unsqueeze) and names the result after the last step; inside a tuple, a slice that keeps a
+    whole dim is no step, and an index with no step at all is an alias."""
     if not basic:
         return IndexBackward0
-    if builtins.all(k is None or k is Ellipsis for k in key):
-        return UnsqueezeBackward0
-    if builtins.any(isinstance(k, slice) for k in key):
-        return SliceBackward0
-    return SelectBackward0
+    if single:
+        k = key[0]
+        return (SelectBackward0 if isinstance(k, int) else SliceBackward0 if isinstance(k, slice)
+                else UnsqueezeBackward0 if k is None else AliasBackward0)
+    last, dim = AliasBackward0, 0
+    for k in key:
+        if k is None:
+            last = UnsqueezeBackward0
+        elif k is Ellipsis:
+            dim += len(shape) - builtins.sum(1 for j in key if j is not None and j is not Ellipsis)
+        elif isinstance(k, slice):
+            if k.indices(shape[dim]) != (0, shape[dim], 1):
+                last = SliceBackward0
+            dim += 1
+        else:
+            last = SelectBackward0
+            dim += 1
+    return last
 
 
 def _split_ints_from_arrays(key, ndim):
@@ -663,6 +712,7 @@ def _split_ints_from_arrays(key, ndim):
 
 
 def getitem(a, key):
+    single = not isinstance(key, tuple)
     key, basic = normalize_index(key)
     x = a._data
     if not basic and builtins.any(isinstance(k, int) and not isinstance(k, bool) for k in key):
@@ -676,11 +726,13 @@ def getitem(a, key):
         out = _view(a, data, lambda t_, m: m.getitem(t_, key))
     else:
         out = wrap(data)
-    cls = _index_node_class(key, basic)
+    cls = _index_node_class(key, basic, x.shape, single)
     node = record(cls, out, (a,))
     if node is not None:
         if cls is UnsqueezeBackward0:
             node.shape = x.shape
+            if not builtins.all(k is None or k is Ellipsis for k in key):
+                node.key = key
         else:
             node.shape, node.key, node.accumulate = x.shape, key, not basic
     return out
@@ -736,8 +788,44 @@ class IndexPutBackward0(CopySlices):
     """out = a with out[indices] = value  ->  da = g outside, dvalue = g[indices]"""
 
 
-def index_put_region(a, value, *, key=None, region=None, basic=True):
-    """Out-of-place `a[key] = value` (or a write through a view region); differentiable in both."""
+class CopyBackwards(CopySlices):
+    """out = a with every element overwritten by value (a[:] = v)  ->  da = 0, dvalue = g"""
+
+
+def setitem_node_class(key, shape):
+    """PyTorch's grad_fn for `a[key] = v`: it indexes the basic part first (ints, partial
+    slices, None: a view, so the write is CopySlices), then index_put_ the arrays
+    (IndexPutBackward0); a key that selects everything is a plain copy_ (CopyBackwards)."""
+    consumed = builtins.sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else
+                            0 if k is None or k is Ellipsis or isinstance(k, bool) else 1
+                            for k in key)
+    has_array = view = False
+    dim = 0
+    for k in key:
+        if k is None or isinstance(k, bool):
+            view = True
+        elif k is Ellipsis:
+            dim += len(shape) - consumed
+        elif isinstance(k, np.ndarray):
+            if k.dtype == bool and k.ndim == 0:
+                view = True
+            else:
+                has_array = True
+            dim += k.ndim if k.dtype == bool else 1
+        elif isinstance(k, slice):
+            view = view or k.indices(shape[dim]) != (0, shape[dim], 1)
+            dim += 1
+        else:
+            view = True
+            dim += 1
+    if has_array:
+        return CopySlices if view else IndexPutBackward0
+    return CopySlices if view else CopyBackwards
+
+
+def index_put_region(a, value, *, key=None, region=None, basic=True, node_cls=None):
+    """Out-of-place `a[key] = value` (or a write through a view region); differentiable in both.
+    The node is `node_cls`, else CopySlices for a basic key and IndexPutBackward0 otherwise."""
     from ..tensor import Tensor
 
     x = a._data
@@ -756,7 +844,9 @@ def index_put_region(a, value, *, key=None, region=None, basic=True):
     except ValueError as err:
         raise RuntimeError(str(err)) from None
     out = wrap(data)
-    node = record(CopySlices if basic else IndexPutBackward0, out, (a, tv))
+    if node_cls is None:
+        node_cls = CopySlices if basic else IndexPutBackward0
+    node = record(node_cls, out, (a, tv))
     if node is not None:
         node.key, node.region = key, region
     return out
