@@ -186,13 +186,33 @@ def test_dropout_mask_follows_the_global_generator():
         cr.nn.Dropout(1.5)
 
 
-@pytest.mark.xfail(strict=False, reason="bit-exact torch RNG is another engineer's work in progress")
-def test_linear_default_init_is_torchs_under_the_same_seed():
+DEFAULT_INITS = [
+    lambda nn: nn.Linear(7, 4), lambda nn: nn.Linear(7, 4, bias=False),
+    lambda nn: nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 3)),
+    lambda nn: nn.Bilinear(3, 4, 2), lambda nn: nn.Embedding(6, 3),
+    lambda nn: nn.Embedding(6, 3, padding_idx=2),
+]
+
+
+@pytest.mark.parametrize("make", DEFAULT_INITS)
+def test_default_init_is_torchs_under_the_same_seed(make):
+    # chainrule's generator reproduces torch's CPU streams, and modules draw in torch's order
     torch.manual_seed(0)
     cr.manual_seed(0)
-    t_lin, c_lin = torch.nn.Linear(7, 4), cr.nn.Linear(7, 4)
-    np.testing.assert_array_equal(c_lin.weight.detach().numpy(), t_lin.weight.detach().numpy())
-    np.testing.assert_array_equal(c_lin.bias.detach().numpy(), t_lin.bias.detach().numpy())
+    t_mod, c_mod = make(torch.nn), make(cr.nn)
+    for (name, t_param), (c_name, c_param) in zip(t_mod.named_parameters(),
+                                                  c_mod.named_parameters()):
+        assert name == c_name
+        np.testing.assert_array_equal(c_param.detach().numpy(), t_param.detach().numpy())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_mask_is_torchs_under_the_same_seed(p):
+    torch.manual_seed(2)
+    cr.manual_seed(2)
+    t_out = torch.nn.Dropout(p)(torch.ones(8, 9, dtype=torch.float64))
+    c_out = cr.nn.Dropout(p)(cr.ones(8, 9, dtype=cr.float64))
+    np.testing.assert_array_equal(c_out.numpy(), t_out.numpy())
 
 
 def test_linear_default_init_has_torchs_bounds_and_order():

@@ -15,7 +15,6 @@ import warnings
 import numpy as np
 
 from ..autograd import grad_mode
-from ..ops.pointwise import erf_array
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "orthogonal_", "xavier_uniform_", "xavier_normal_",
@@ -78,25 +77,12 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         return tensor.normal_(mean, std, generator=generator)
 
 
-def _erfinv_array(y):
-    """Inverse error function: Giles' approximation polished by two Newton steps."""
-    y = np.asarray(y, dtype=np.float64)
-    w = -np.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws, wl = w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0
-    ps = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                     0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], ws)
-    pl = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
-                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)
-    x = np.where(small, ps, pl) * y
-    for _ in range(2):
-        err = erf_array(x) - y
-        x = x - err / (2.0 / math.sqrt(math.pi) * np.exp(-x * x))
-    return np.where(np.abs(y) >= 1, np.copysign(np.inf, y), x)
-
-
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Fill with N(mean, std^2) samples restricted to [a, b] (inverse-CDF sampling)."""
+    """Fill with N(mean, std^2) samples restricted to [a, b], by rejection sampling exactly as
+    PyTorch does (same draws in the same order): redraw normals outside [a, b] when most of the
+    mass is inside, else accept uniform proposals on [a, b] with probability pdf/peak."""
+    from ..creation import empty_like
+    from ..ops.pointwise import where
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -105,10 +91,40 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
     with grad_mode.no_grad():
-        low, high = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-        tensor.uniform_(2 * low - 1, 2 * high - 1, generator=generator)
-        values = _erfinv_array(tensor._data) * (std * math.sqrt(2.0)) + mean
-        tensor.copy_(_as_tensor(np.clip(values, a, b)))
+        mass = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+        if mass > 0.3:
+            # bounds rounded to the tensor's dtype, so the mask agrees with stored values
+            lo = tensor.new_tensor(a).item()
+            hi = tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                outside = (result < lo) | (result > hi)
+                if not outside.any():
+                    break
+                fresh = empty_like(result).normal_(mean, std, generator=generator)
+                result = where(outside, fresh, result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+        accept_buf = empty_like(tensor)
+
+        def log_ratio(candidates):
+            return candidates.sub(mean).div(std).pow(2).mul(-0.5).sub(log_peak)
+
+        tensor.uniform_(a, b, generator=generator)
+        candidates = log_ratio(tensor)
+        pending = accept_buf.uniform_(generator=generator).log().gt(candidates)
+        result = tensor
+        while pending.any():
+            proposals = empty_like(tensor).uniform_(a, b, generator=generator)
+            result = where(pending, proposals, result)
+            candidates = log_ratio(proposals)
+            pending = where(pending, accept_buf.uniform_(generator=generator).log().gt(candidates),
+                            pending)
+        if result is not tensor:
+            tensor.copy_(result)
         return tensor
 
 
@@ -186,7 +202,8 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
-    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
+    std = gain / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std  # PyTorch's order of operations: the same rounding
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -197,7 +214,8 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
-    return normal_(tensor, 0.0, gain / math.sqrt(fan), generator)
+    std = gain / math.sqrt(fan)
+    return normal_(tensor, 0.0, std, generator)
 
 
 # Deprecated spellings without the trailing underscore, as PyTorch still offers.
