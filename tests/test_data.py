@@ -200,7 +200,6 @@ def test_shuffle_is_a_reproducible_permutation():
         epoch_orders(generator=cr.Generator().manual_seed(5))
 
 
-@pytest.mark.xfail(strict=False, reason="bit-identical to torch once chainrule's RNG is torch's")
 @pytest.mark.parametrize("use_generator", [False, True])
 def test_shuffle_order_equals_torch(use_generator):
     def orders(lib, data):
