@@ -1,6 +1,8 @@
 """Public entry points of the engine: `backward` (fills .grad) and `grad` (returns gradients)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _errors
@@ -56,6 +58,17 @@ def _roots(outputs):
     return roots
 
 
+_create_graph_warned = False
+
+
+def _warn_create_graph_cycle():
+    """PyTorch warns once per process (TORCH_WARN_ONCE)."""
+    global _create_graph_warned
+    if not _create_graph_warned:
+        _create_graph_warned = True
+        warnings.warn(_errors.CREATE_GRAPH_CYCLE_WARNING, UserWarning, stacklevel=4)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate the gradients of `tensors` w.r.t. the graph's leaves into their `.grad`.
@@ -70,8 +83,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(outputs)} gradients")
     if retain_graph is None:
         retain_graph = create_graph
+    if inputs is not None and not _as_tuple(inputs):
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     roots = _roots(outputs)
     seeds = _root_grads(outputs, grad_tensors, create_graph)
+    if create_graph and inputs is None:
+        _warn_create_graph_cycle()
     targets = capture = None
     inputs = _as_tuple(inputs)
     if inputs:

@@ -208,7 +208,8 @@ def _accumulate(variable, g, m, delivered):
     _store_grad(variable, g, m, delivered)
     if variable._extra is not None and variable._extra.post_acc_hooks:
         for hook in list(variable._extra.post_acc_hooks):
-            hook(variable)
+            if hook(variable) is not None:
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 def _store_grad(variable, g, m, delivered):
