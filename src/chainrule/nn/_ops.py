@@ -41,7 +41,7 @@ def _log1p(m, x):
 def _log_sigmoid(m, x):
     """log(sigmoid(x)) = -softplus(-x), computed so that it never overflows."""
     if m.tensor_mode:
-        return -softplus(-x)
+        return -softplus(-x, 1.0, math.inf)
     return _log_sigmoid_array(x)
 
 

@@ -78,7 +78,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def logsigmoid(input):
-    return -_ops.softplus(-input)
+    """log(sigmoid(x)) = -softplus(-x), with no linear cut-off (exact for large |x|)."""
+    return -_ops.softplus(-input, 1.0, math.inf)
 
 
 def threshold(input, threshold, value, inplace=False):
