@@ -1,0 +1,367 @@
+"""float32 sums in PyTorch's CPU summation order, so results match torch to the last bit.
+
+NumPy's float32 `sum` is pairwise over 8 accumulators; ATen's CPU sum (SumKernel.cpp) is a
+*cascade*: it keeps float accumulators at 4 levels, each level collecting 2^k partial sums of
+the level below (`multi_row_sum`), runs 4 such streams side by side (`row_sum`, "ILP 4") and,
+for rows contiguous in memory, does this on whole Vectorized<float> registers whose lanes are
+added at the end. Which of these applies depends on the memory layout (TensorIterator's
+dimension order), the vector width (16 floats with AVX512, otherwise 8) and, for tensors of
+32768+ elements, on how the work is split over threads. This module replays that order with
+NumPy operations on whole arrays (no per-element Python loops):
+
+  _multi_row(v)   ATen's multi_row_sum along axis 0, each column on its own ("A")
+  _row_sum(v)     ATen's row_sum: 4 interleaved multi_row_sums, then combined ("B")
+  _inner_vec(v)   vectorized_inner_sum: row_sum over vectors, tail, then lanes in order
+  cascade_sum(x, axes, keepdims)  the reduction, with TensorIterator's ordering,
+                  coalescing, 2-D loop dispatch and thread split emulated
+
+Summing along axis 0 strictly left to right relies on NumPy's reduce being sequential when
+the summed axis is not the innermost loop (checked in tests/test_reduction_bits.py); where it
+would be innermost, an `add.accumulate` is used instead.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+_F32 = np.float32
+GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE: below this, reductions run on one thread
+
+
+def cpu_capability():
+    """The ATen kernel set torch would pick here: "avx512", "avx2" or "default"
+    (ATEN_CPU_CAPABILITY overrides, as it does for torch)."""
+    forced = os.environ.get("ATEN_CPU_CAPABILITY", "").lower()
+    if forced in ("avx512", "avx2", "default"):
+        return forced
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "fma"} <= flags:
+        return "avx512"
+    return "avx2" if {"avx2", "fma"} <= flags else "default"
+
+
+def _detect_lanes():
+    """Floats per Vectorized<float> in the sum kernel torch runs here.
+
+    Measured, not assumed: on an AVX512 machine torch's sum still runs the AVX2 kernel
+    (8 lanes), because ATen only uses AVX512 for kernels registered with
+    ALSO_REGISTER_AVX512_DISPATCH and the sum kernel is not one of them; the generic
+    (DEFAULT) build's Vectorized<float> is 32 bytes wide as well. tests/test_reduction_bits.py
+    checks this against torch under each capability this machine can run."""
+    return 8
+
+
+def _detect_threads():
+    """torch.get_num_threads()'s default: OMP/MKL_NUM_THREADS, else physical cores."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    cores = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            phys = "0"
+            for line in f:
+                if line.startswith("physical id"):
+                    phys = line.split(":")[1].strip()
+                elif line.startswith("core id"):
+                    cores.add((phys, line.split(":")[1].strip()))
+    except OSError:
+        pass
+    return len(cores) or os.cpu_count() or 1
+
+
+LANES = _detect_lanes()
+NUM_THREADS = _detect_threads()
+
+
+def set_num_threads(n):
+    """Emulate a torch that runs reductions on n threads (matters from 32768 elements)."""
+    global NUM_THREADS
+    NUM_THREADS = max(1, int(n))
+
+
+# -- sequential sums ----------------------------------------------------------------------------
+def _seq(v):
+    """Sum along axis 0 strictly in order, starting from v[0] (ATen starts from +0: the
+    sign of an all-zero sum is fixed once, at the end)."""
+    n = v.shape[0]
+    if n <= 2:
+        if n == 2:
+            return v[0] + v[1]
+        return v[0].copy() if n else np.zeros(v.shape[1:], v.dtype)
+    strides = [abs(s) for s, d in zip(v.strides[1:], v.shape[1:]) if d > 1]
+    if strides and min(strides) < abs(v.strides[0]):
+        return np.add.reduce(v, axis=0)  # axis 0 is an outer loop: sequential
+    return np.add.accumulate(v, axis=0)[-1]
+
+
+def _ceil_log2(n):
+    return 1 if n <= 2 else (n - 1).bit_length()
+
+
+def _multi_row(v):
+    """ATen's multi_row_sum along axis 0 (each column separately): blocks of 2^p rows are
+    summed in order, and the block sums cascade through 3 more levels of 2^p."""
+    n = v.shape[0]
+    step = 1 << max(4, _ceil_log2(n) // 4)
+    blocks = n // step
+    acc0 = _seq(v[blocks * step:])
+    if blocks == 0:
+        return acc0
+    rest = v.shape[1:]
+    level = _seq(np.moveaxis(v[:blocks * step].reshape((blocks, step) + rest), 1, 0))
+    partials = [acc0]
+    for _ in range(2):  # levels 1 and 2 hold the sums of incomplete groups
+        groups = level.shape[0] // step
+        partials.append(_seq(level[groups * step:]))
+        level = _seq(np.moveaxis(level[:groups * step].reshape((groups, step) + rest), 1, 0))
+    partials.append(_seq(level))  # level 3 accumulates every completed group
+    out = partials[0]
+    for p in partials[1:]:
+        out = out + p
+    return out
+
+
+def _row_sum(v):
+    """ATen's row_sum along axis 0: rows 4i+k go to stream k (multi_row_sum each), leftover
+    rows to stream 0, then stream 0 + 1 + 2 + 3."""
+    n = v.shape[0]
+    quads = n // 4
+    rest = v.shape[1:]
+    if quads:
+        streams = _multi_row(v[:quads * 4].reshape((quads, 4) + rest))
+        first = streams[0]
+    else:
+        streams = None
+        first = np.zeros(rest, _F32)
+    for i in range(quads * 4, n):
+        first = first + v[i]
+    if streams is None:
+        return first + _F32(0)
+    return ((first + streams[1]) + streams[2]) + streams[3]
+
+
+def _inner_vec(v, lanes):
+    """vectorized_inner_sum along axis 0 (contiguous): row_sum over whole vectors of `lanes`
+    floats, then 0 + the leftover elements + each lane in order."""
+    n = v.shape[0]
+    nvec = n // lanes
+    rest = v.shape[1:]
+    lane_sums = _row_sum(v[:nvec * lanes].reshape((nvec, lanes) + rest))
+    tail = v[nvec * lanes:]
+    return _seq(np.concatenate([tail, lane_sums], axis=0)) if len(tail) else _seq(lane_sums)
+
+
+# -- TensorIterator emulation --------------------------------------------------------------------
+def _iterator_dims(shape, in_strides, out_strides):
+    """Reorder (reduced dims first, then by stride) and coalesce, as TensorIterator does.
+    Returns a list of [size, in_stride, out_stride], innermost first."""
+    ndim = len(shape)
+    perm = list(range(ndim - 1, -1, -1))
+
+    def should_swap(d0, d1):
+        s0, s1 = out_strides[d0], out_strides[d1]
+        if (s0 == 0) != (s1 == 0):
+            return 1 if s1 == 0 else -1
+        for strides in (out_strides, in_strides):
+            s0, s1 = strides[d0], strides[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    for i in range(1, ndim):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            cmp = should_swap(perm[d0], perm[d1])
+            if cmp > 0:
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+                d1 = d0
+            elif cmp < 0:
+                break
+    dims = [[shape[d], in_strides[d], out_strides[d]] for d in perm]
+    merged = [dims[0]] if dims else [[1, 0, 0]]
+    for size, ins, outs in dims[1:]:
+        last = merged[-1]
+        if last[0] == 1 or size == 1 or (last[0] * last[1] == ins and last[0] * last[2] == outs):
+            if last[0] == 1:
+                last[1], last[2] = ins, outs
+            last[0] *= size
+        else:
+            merged.append([size, ins, outs])
+    return merged
+
+
+def _loop2d(y, s0, s1, size0, size1, lanes):
+    """Results of cascade_sum's 2-D loop on block y (axis 0: the reduced dim 0, axis 1:
+    dim 1, further axes batched): one value per column j of dim 1."""
+    item = 4
+    if s0 == item and size0 >= lanes:
+        return _inner_vec(y, lanes)
+    if s1 == item and size1 >= lanes:
+        split = size1 // (4 * lanes) * 4 * lanes  # vectorized_outer_sum: 4-vector blocks
+    elif s0 < s1:
+        return _row_sum(y)
+    else:
+        split = size1 // 4 * 4  # scalar_outer_sum: groups of 4 columns
+    if split == size1:
+        return _multi_row(y)
+    if split == 0:
+        return _row_sum(y)
+    return np.concatenate([_multi_row(y[:, :split]), _row_sum(y[:, split:])], axis=0)
+
+
+def _strided(x, offset_bytes, sizes, strides):
+    """A view of x's memory starting offset_bytes after x's first element."""
+    as_strided = np.lib.stride_tricks.as_strided
+    if offset_bytes:
+        start = offset_bytes // x.itemsize
+        x = as_strided(x, (start + 1,), (x.itemsize,), writeable=False)[start:]
+    return as_strided(x, tuple(sizes), tuple(strides), writeable=False)
+
+
+def _full_range_calls(x, dims, lanes, split_chunks=None):
+    """Serial loop over all 2-D blocks; returns per-(dim1, outer dims) results, dim 1 first."""
+    size0, s0, _ = dims[0]
+    size1, s1, _ = dims[1]
+    outer = dims[2:]
+    sizes = [size0, size1] + [d[0] for d in outer]
+    strides = [s0, s1] + [d[1] for d in outer]
+    y = _strided(x, 0, sizes, strides)
+    if split_chunks is None:
+        return _loop2d(y, s0, s1, size0, size1, lanes)
+    parts = [_loop2d(y[:, b:e], s0, s1, size0, e - b, lanes) for b, e in split_chunks]
+    return np.concatenate(parts, axis=0)
+
+
+def _column_chunks(cols, threads, round_to):
+    """at::parallel_for's split of `cols` over threads, rounded to 128-byte columns."""
+    used = min(threads, cols)
+    chunk = -(-cols // used)
+    chunks = []
+    for t in range(used):
+        begin, end = t * chunk, min(cols, (t + 1) * chunk)
+        if begin >= cols:
+            break
+        if round_to:
+            begin -= begin % round_to
+            if end != cols:
+                end -= end % round_to
+        if begin < end:
+            chunks.append((begin, end))
+    return chunks
+
+
+def _range_sum(x, dims, begin, end, lanes):
+    """serial_for_each over linear positions [begin, end) into one output (all reduced)."""
+    shape = [d[0] for d in dims] + ([1] if len(dims) == 1 else [])
+    in_strides = [d[1] for d in dims] + ([0] if len(dims) == 1 else [])
+    values = []
+    rem = begin
+    for size in shape:
+        values.append(rem % size)
+        rem //= size
+    offset = begin
+    acc = _F32(0)
+    while offset < end:
+        step0 = min(shape[0] - values[0], end - offset)
+        step1 = 1
+        if step0 == shape[0]:
+            step1 = min(shape[1] - values[1], (end - offset) // shape[0])
+        start = sum(v * s for v, s in zip(values, in_strides))
+        y = _strided(x, start, [step0, step1], in_strides[:2])
+        for r in np.atleast_1d(_loop2d(y, in_strides[0], in_strides[1], step0, step1, lanes)):
+            acc = acc + r
+        offset += step0 * step1
+        i, carry = (1, step1) if step1 != 1 else (0, step0)
+        while i < len(shape) and carry:
+            value = values[i] + carry
+            carry = 1 if value >= shape[i] else 0
+            values[i] = value - shape[i] if carry else value
+            i += 1
+    return acc
+
+
+def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
+    """Sum float32 `x` over `axes` (None: all) exactly as PyTorch's CPU `sum` does."""
+    lanes = LANES if lanes is None else lanes
+    threads = NUM_THREADS if threads is None else threads
+    x = np.asarray(x)
+    ndim = x.ndim
+    if axes is None:
+        axes = tuple(range(ndim))
+    elif not isinstance(axes, tuple):
+        axes = tuple(axes) if isinstance(axes, list) else (axes,)
+    axes = tuple(sorted(a % ndim for a in axes)) if ndim else ()
+    out_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
+    final_shape = out_shape if keepdims else tuple(
+        s for i, s in enumerate(x.shape) if i not in axes)
+    if x.size == 0 or not any(x.shape[a] > 1 for a in axes):
+        return np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdims) + _F32(0))
+    if any(s < 0 for s in x.strides):
+        x = np.ascontiguousarray(x)
+    # output: a fresh C-contiguous tensor, stride 0 along reduced dims
+    out_strides, step = [0] * ndim, 4
+    for i in range(ndim - 1, -1, -1):
+        if i not in axes:
+            out_strides[i] = step
+            step *= x.shape[i]
+    dims = _iterator_dims(x.shape, list(x.strides), out_strides)
+    if len(dims) == 1:
+        dims.append([1, 0, 0])
+    n_reduced = sum(1 for d in dims if d[2] == 0)
+    kept = [d for d in dims if d[2] != 0]
+    if not kept and x.size >= GRAIN_SIZE and threads > 1:
+        # two-pass reduction: each thread sums its range into a buffer of `threads` slots
+        used = min(threads, -(-x.size // GRAIN_SIZE))
+        chunk = -(-x.size // used)
+        buffer = np.zeros(threads, _F32)
+        for t in range(used):
+            begin = t * chunk
+            if begin < x.size:
+                buffer[t] = _range_sum(x, dims, begin, min(x.size, begin + chunk), lanes)
+        total = _loop2d(buffer[:, None], 4, 0, threads, 1, lanes)[0]
+        return np.reshape(total + _F32(0), final_shape)
+    chunks = None
+    if kept and x.size >= GRAIN_SIZE and threads > 1 and n_reduced == 1:
+        # parallel_dim_reduction splits the outermost kept dim that has >= threads columns;
+        # only a split of dim 1 changes the 2-D loop's arithmetic
+        split = len(dims) - 1
+        for d in range(len(dims) - 1, 0, -1):
+            if dims[d][0] >= threads:
+                split = d
+                break
+            if dims[d][0] > dims[split][0]:
+                split = d
+        if split == 1:
+            round_to = 32 if dims[1][1] == 4 else 0
+            chunks = _column_chunks(dims[1][0], threads, round_to)
+    r = _full_range_calls(x, dims, lanes, chunks)  # axes: dim 1, dim 2, ... (innermost first)
+    # accumulate over the reduced dims beyond dim 0, in call order (dim 1 fastest)
+    if n_reduced > 1:
+        lead = r.shape[:n_reduced - 1]
+        r = np.moveaxis(r, list(range(n_reduced - 1)), list(range(n_reduced - 2, -1, -1)))
+        r = r.reshape((int(np.prod(lead)),) + r.shape[n_reduced - 1:])
+        r = _seq(np.ascontiguousarray(r)) if r.shape[0] > 1 else r[0]
+    r = r + _F32(0)
+    out = np.empty(out_shape, _F32)
+    if kept:
+        view = np.lib.stride_tricks.as_strided(
+            out, tuple(d[0] for d in reversed(kept)), tuple(d[2] for d in reversed(kept)))
+        view[...] = np.transpose(r, tuple(range(r.ndim - 1, -1, -1)))
+    else:
+        out[...] = r
+    return out.reshape(final_shape)
