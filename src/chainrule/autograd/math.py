@@ -20,10 +20,12 @@ def _sum_to_axes(shape_from, shape_to):
 
 
 def accurate_sum(x, axes, keepdims):
-    """Sum float32 in float64, then round: closer to PyTorch's cascade sum than NumPy's
-    float32 pairwise sum (the seed's 5000-epoch run then prints PyTorch's digits)."""
+    """Sum as PyTorch's CPU kernel does: float32 in its cascade order (bit-identical, see
+    ops/_cascade_sum.py), other dtypes with NumPy."""
     if x.dtype == np.float32:
-        return x.sum(axis=axes, keepdims=keepdims, dtype=np.float64).astype(np.float32)
+        from ..ops._cascade_sum import cascade_sum
+
+        return cascade_sum(x, axes, keepdims)
     return x.sum(axis=axes, keepdims=keepdims)
 
 

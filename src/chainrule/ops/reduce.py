@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype, _errors
 from ..return_types import make_return_type
 from ._core import Node, SavedOutput, record, wrap, float_operand
+from ._cascade_sum import cascade_sum
 
 
 
@@ -57,7 +58,8 @@ def sum(a, dim=None, keepdim=False, *, dtype=None):
     elif x.dtype.kind in "biu":
         x = x.astype(np.int64)
     dims = _dims(dim, x.ndim)
-    out = wrap(x.sum(axis=dims, keepdims=keepdim))
+    out = wrap(cascade_sum(x, dims, keepdim) if x.dtype == np.float32
+               else x.sum(axis=dims, keepdims=keepdim))
     node = record(SumBackward0 if dim is None else SumBackward1, out, (a,))
     if node is not None:
         node._setup(x.shape, dims, keepdim)
@@ -100,7 +102,10 @@ def mean(a, dim=None, keepdim=False, *, dtype=None):
     count = 1
     for d in dims:
         count *= x.shape[d]
-    out = wrap(x.mean(axis=dims, keepdims=keepdim))
+    if x.dtype == np.float32 and count:  # PyTorch: sum, then divide by the count
+        out = wrap(np.asarray(cascade_sum(x, dims, keepdim) / np.float32(count)))
+    else:
+        out = wrap(x.mean(axis=dims, keepdims=keepdim))
     node = record(MeanBackward0 if dim is None else MeanBackward1, out, (a,))
     if node is not None:
         node._setup(x.shape, dims, keepdim)
