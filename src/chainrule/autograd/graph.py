@@ -176,10 +176,11 @@ def _raise_modified(value, expected, node):
     elif value._grad_fn is not None:
         source = f"output {value._nr} of {_op_name(value._grad_fn)}"
     else:
-        source = "a leaf Variable"
+        source = None  # PyTorch names no source for a leaf
+    source = f", which is {source}," if source else ""
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [torch.{kind} [{shape}]], which is {source}, is at version {value._vc[0]}; "
+        f"operation: [torch.{kind} [{shape}]]{source} is at version {value._vc[0]}; "
         f"expected version {expected} instead. Hint: enable anomaly detection to find the "
         "operation that failed to compute its gradient, with "
         "torch.autograd.set_detect_anomaly(True, check_nan=False)."
@@ -187,7 +188,7 @@ def _raise_modified(value, expected, node):
 
 
 def _op_name(node):
-    name = type(node).__name__
+    name = node.name()
     cut = name.find("Backward")
     return name[:cut] if cut > 0 else name
 

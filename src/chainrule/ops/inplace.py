@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _dtype, _errors
 from ..autograd import grad_mode
-from ..autograd.graph import _next_seq
+from ..autograd.graph import SavedOutput, _next_seq
 from ..autograd.math import TENSOR_MATH
 from ._core import as_tensor_arg, needs_grad
 from . import arith, pointwise, shape as S
@@ -81,6 +81,8 @@ def commit(t, new, first_seq=None):
     fn = new._grad_fn
     if fn is None:
         return t
+    if fn._saved:
+        _rebind_saved_output(fn, new, t)
     base = t._extra.base if t._extra is not None else None
     if base is None:
         t._grad_fn, t._nr, t._requires_grad = fn, new._nr, True
@@ -93,6 +95,15 @@ def commit(t, new, first_seq=None):
         regenerated = view_fn(base, TENSOR_MATH)
     t._grad_fn, t._nr, t._requires_grad = regenerated._grad_fn, regenerated._nr, True
     return t
+
+
+def _rebind_saved_output(node, new, t):
+    """An in-place op's saved result is `t` itself (as in PyTorch), so that a later in-place
+    write to `t` (`y.sigmoid_(); y.pow_(2)`) fails the version check at backward."""
+    for i, value in enumerate(node._saved):
+        if isinstance(value, SavedOutput) and value._data is new._data:
+            value._data, value._vc = t._data, t._vc
+            node._versions[i] = t._vc[0]
 
 
 def _snapshot_saved_self(t, fn, first_seq):
@@ -240,6 +251,10 @@ def setitem(t, key, value):
         elif isinstance(value, np.generic):
             value = value.item()
     key, basic = S.normalize_index(key)
+    if basic and _state.enabled and t._requires_grad and t._grad_fn is None and not all(
+            k is Ellipsis or k == slice(None) for k in key):
+        # PyTorch writes `w[0] = v` through the view w[0]; `w[:]`, `w[mask]` write into w
+        raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
     tv = value if hasattr(value, "_data") else None
     if not needs_grad(t, tv):
         check_inplace(t)

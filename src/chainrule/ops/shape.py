@@ -722,8 +722,12 @@ def getitem(a, key):
         data = x[key]
     except IndexError as err:
         raise _index_error(err, x.shape) from None
+    view_key = key
+    if basic and not isinstance(data, np.ndarray):
+        view_key = key + (Ellipsis,)  # x[0] of a vector: a 0-d view (NumPy gives a copy)
+        data = x[view_key]
     if basic:
-        out = _view(a, data, lambda t_, m: m.getitem(t_, key))
+        out = _view(a, data, lambda t_, m: m.getitem(t_, view_key))
     else:
         out = wrap(data)
     cls = _index_node_class(key, basic, x.shape, single)
@@ -765,6 +769,9 @@ class CopySlices(Node):
     """out = a with out[region] = value  ->  da = g outside the region, dvalue = g[region]"""
 
     __slots__ = ("key", "region")
+
+    def name(self):
+        return "torch::autograd::CopySlices"  # a C++ node in PyTorch, named with its namespace
 
     def _mask(self, shape):
         mask = np.ones(shape, dtype=bool)
