@@ -5,8 +5,9 @@ NumPy's float32 `sum` is pairwise over 8 accumulators; ATen's CPU sum (SumKernel
 the level below (`multi_row_sum`), runs 4 such streams side by side (`row_sum`, "ILP 4") and,
 for rows contiguous in memory, does this on whole Vectorized<float> registers whose lanes are
 added at the end. Which of these applies depends on the memory layout (TensorIterator's
-dimension order), the vector width (16 floats with AVX512, otherwise 8) and, for tensors of
-32768+ elements, on how the work is split over threads. This module replays that order with
+dimension order), the vector width (8 floats: see `_detect_lanes`, AVX512 machines included)
+and, for tensors of 32768+ elements, on how the work is split over threads (`NUM_THREADS`,
+torch's default count; `set_num_threads` to follow a torch.set_num_threads call). This module replays that order with
 NumPy operations on whole arrays (no per-element Python loops):
 
   _multi_row(v)   ATen's multi_row_sum along axis 0, each column on its own ("A")
@@ -14,6 +15,11 @@ NumPy operations on whole arrays (no per-element Python loops):
   _inner_vec(v)   vectorized_inner_sum: row_sum over vectors, tail, then lanes in order
   cascade_sum(x, axes, keepdims)  the reduction, with TensorIterator's ordering,
                   coalescing, 2-D loop dispatch and thread split emulated
+
+Cost: a few dozen NumPy calls per reduction: ~20-45 us for tiny inputs (np.sum: 4-6 us),
+3-10x np.sum for large ones (512x1024: ~0.5 ms along axis 0, ~1.3 ms along rows, whose 8-lane
+inner loops NumPy iterates slowly). C-contiguous inputs whose reduced dims are adjacent take
+a reshape-only fast path; other layouts go through the TensorIterator emulation.
 
 Summing along axis 0 strictly left to right relies on NumPy's reduce being sequential when
 the summed axis is not the innermost loop (checked in tests/test_reduction_bits.py); where it
@@ -91,18 +97,21 @@ def set_num_threads(n):
 
 
 # -- sequential sums ----------------------------------------------------------------------------
-def _seq(v):
-    """Sum along axis 0 strictly in order, starting from v[0] (ATen starts from +0: the
-    sign of an all-zero sum is fixed once, at the end)."""
-    n = v.shape[0]
-    if n <= 2:
+def _seq(v, axis=0):
+    """Sum along `axis` strictly in order, starting from the first element (ATen starts
+    from +0: the sign of an all-zero sum is fixed once, at the end)."""
+    n = v.shape[axis]
+    if n <= 2 and axis == 0:
         if n == 2:
             return v[0] + v[1]
         return v[0].copy() if n else np.zeros(v.shape[1:], v.dtype)
-    strides = [abs(s) for s, d in zip(v.strides[1:], v.shape[1:]) if d > 1]
-    if strides and min(strides) < abs(v.strides[0]):
-        return np.add.reduce(v, axis=0)  # axis 0 is an outer loop: sequential
-    return np.add.accumulate(v, axis=0)[-1]
+    step = abs(v.strides[axis])
+    for d, st in zip(v.shape, v.strides):
+        if d > 1 and abs(st) < step:
+            return np.add.reduce(v, axis=axis)  # not NumPy's innermost loop: sequential
+    if n == 0:
+        return np.add.reduce(v, axis=axis)
+    return np.take(np.add.accumulate(v, axis=axis), -1, axis=axis)
 
 
 def _ceil_log2(n):
@@ -115,17 +124,23 @@ def _multi_row(v):
     n = v.shape[0]
     step = 1 << max(4, _ceil_log2(n) // 4)
     blocks = n // step
-    acc0 = _seq(v[blocks * step:])
     if blocks == 0:
-        return acc0
+        return _seq(v)
     rest = v.shape[1:]
-    level = _seq(np.moveaxis(v[:blocks * step].reshape((blocks, step) + rest), 1, 0))
-    partials = [acc0]
-    for _ in range(2):  # levels 1 and 2 hold the sums of incomplete groups
+    level = _seq(v[:blocks * step].reshape((blocks, step) + rest), 1)
+    # acc0 holds the leftover rows; acc1 and acc2 the sums of incomplete groups of `step`
+    # level-below sums; acc3 every completed group of level 2. Added in that order.
+    partials = [_seq(v[blocks * step:])] if n > blocks * step else []
+    for _ in range(2):
         groups = level.shape[0] // step
-        partials.append(_seq(level[groups * step:]))
-        level = _seq(np.moveaxis(level[:groups * step].reshape((groups, step) + rest), 1, 0))
-    partials.append(_seq(level))  # level 3 accumulates every completed group
+        if groups * step < level.shape[0]:
+            partials.append(_seq(level[groups * step:]))
+        if groups == 0:
+            level = None
+            break
+        level = _seq(level[:groups * step].reshape((groups, step) + rest), 1)
+    if level is not None:
+        partials.append(_seq(level))
     out = partials[0]
     for p in partials[1:]:
         out = out + p
@@ -295,6 +310,46 @@ def _range_sum(x, dims, begin, end, lanes):
     return acc
 
 
+def _contiguous_block_sum(x, axes, lanes, threads):
+    """Fast path for a C-contiguous x whose reduced dims (ignoring size-1 dims) are adjacent:
+    the iterator is then [reduced R, inner kept M, outer kept P], reachable with reshapes.
+    Returns the result in (P, M) order, or None when the general path is needed."""
+    before = within = after = 1
+    seen_reduced = seen_after = False
+    for i, size in enumerate(x.shape):
+        if size == 1:
+            continue
+        if i in axes:
+            if seen_after:
+                return None  # two separate blocks of reduced dims
+            seen_reduced = True
+            within *= size
+        elif seen_reduced:
+            seen_after = True
+            after *= size
+        else:
+            before *= size
+    parallel = x.size >= GRAIN_SIZE and threads > 1
+    if after == 1:
+        if before == 1:
+            if parallel:
+                return None  # two-pass reduction over threads
+            return _loop2d(x.reshape(within, 1), 4, 0, within, 1, lanes)
+        # rows: each output sums one contiguous row; splitting rows over threads changes nothing
+        rows = x.reshape(before, within).T
+        return _loop2d(rows, 4, 4 * within, within, before, lanes)
+    y = x.reshape(before, within, after).transpose(1, 2, 0)  # (R, M, P)
+    chunks = None
+    if parallel and (before < threads) and (after >= threads or after > before):
+        chunks = _column_chunks(after, threads, 32)
+    if chunks is None:
+        r = _loop2d(y, 4 * after, 4, within, after, lanes)
+    else:
+        r = np.concatenate([_loop2d(y[:, b:e], 4 * after, 4, within, e - b, lanes)
+                            for b, e in chunks], axis=0)
+    return r.T
+
+
 def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
     """Sum float32 `x` over `axes` (None: all) exactly as PyTorch's CPU `sum` does."""
     lanes = LANES if lanes is None else lanes
@@ -309,6 +364,10 @@ def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
     out_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
     final_shape = out_shape if keepdims else tuple(
         s for i, s in enumerate(x.shape) if i not in axes)
+    if x.flags.c_contiguous and x.size and any(x.shape[a] > 1 for a in axes):
+        r = _contiguous_block_sum(x, axes, lanes, threads)
+        if r is not None:
+            return np.reshape(r + _F32(0), final_shape)
     if x.size == 0 or not any(x.shape[a] > 1 for a in axes):
         return np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdims) + _F32(0))
     if any(s < 0 for s in x.strides):
