@@ -170,6 +170,7 @@ class Function(metaclass=FunctionMeta):
             ctx.n_outputs = len(wrapped)
         if ctx._to_save is not None:
             Node.save(ctx, *[_saved_value(t, wrapped, ctx) for t in ctx._to_save])
+            ctx._to_save = None  # the node owns them now, and frees them after backward
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
 
 
