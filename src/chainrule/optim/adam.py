@@ -6,12 +6,15 @@ import numpy as np
 from .optimizer import Optimizer, grads_of, state_tensor, step_tensor
 
 
-def lerp_(start, end, weight):
+def lerp_(start, end, weight, scratch):
     """start <- start + weight * (end - start), in PyTorch's two-branch form for accuracy."""
+    np.subtract(end, start, out=scratch)
     if abs(weight) < 0.5:
-        start += weight * (end - start)
+        scratch *= weight
+        start += scratch
     else:
-        start[...] = end - (end - start) * (1 - weight)
+        scratch *= 1 - weight
+        np.subtract(end, scratch, out=start)
 
 
 class Adam(Optimizer):
@@ -67,9 +70,14 @@ class Adam(Optimizer):
                     else:
                         grad = grad + weight_decay * param
                 exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                lerp_(exp_avg, grad, 1 - beta1)
+                # Two scratch arrays per shape instead of a temporary per expression: the
+                # update is memory-bound, and large temporaries cost page faults.
+                tmp, denom = self._scratch(param, 2)
+                lerp_(exp_avg, grad, 1 - beta1, tmp)
                 exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
+                np.multiply(grad, grad, out=tmp)
+                tmp *= 1 - beta2
+                exp_avg_sq += tmp
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
                 step_size = lr / bias_correction1
@@ -77,11 +85,15 @@ class Adam(Optimizer):
                 if amsgrad:
                     max_sq = state["max_exp_avg_sq"]._data
                     np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    denom = np.sqrt(max_sq) / bias_correction2_sqrt
+                    np.sqrt(max_sq, out=denom)
                 else:
-                    denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
+                    np.sqrt(exp_avg_sq, out=denom)
+                denom /= bias_correction2_sqrt
                 denom += eps
-                param += -step_size * exp_avg / denom
+                # PyTorch's addcdiv_: param + (value * exp_avg) / denom, left to right.
+                np.multiply(exp_avg, -step_size, out=tmp)
+                tmp /= denom
+                param += tmp
                 p._vc[0] += 1
         return loss
 

@@ -125,6 +125,10 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
+    def _scratch(self, like, count):
+        cache = self.__dict__.setdefault("_scratch_cache", {})
+        return _scratch_arrays(cache, like, count)
+
     def _run_closure(self, closure):
         if closure is None:
             return None
@@ -212,6 +216,15 @@ def _cast_state(param, key, value):
 def _check_value(name, value, lower=0.0, text=None):
     if not lower <= value:
         raise ValueError(f"Invalid {text or name} value: {value}")
+
+
+def _scratch_arrays(cache, like, count):
+    """`count` reusable arrays shaped like `like` (not part of the optimizer's state)."""
+    key = (like.shape, like.dtype)
+    arrays = cache.get(key)
+    if arrays is None or len(arrays) < count:
+        arrays = cache[key] = [np.empty_like(like) for _ in range(count)]
+    return arrays[:count]
 
 
 def state_tensor(array):

@@ -58,7 +58,7 @@ class RMSprop(Optimizer):
                 square_avg += (1 - alpha) * grad * grad
                 if centered:
                     grad_avg = state["grad_avg"]._data
-                    lerp_(grad_avg, grad, 1 - alpha)
+                    lerp_(grad_avg, grad, 1 - alpha, self._scratch(param, 1)[0])
                     avg = np.sqrt(square_avg + -1 * grad_avg * grad_avg)
                 else:
                     avg = np.sqrt(square_avg)
