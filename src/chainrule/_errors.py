@@ -23,7 +23,8 @@ def broadcast_shapes(a, b):
     a2 = (1,) * (n - len(a)) + tuple(a)
     b2 = (1,) * (n - len(b)) + tuple(b)
     out = []
-    for i, (x, y) in enumerate(zip(a2, b2)):
+    for i in range(n - 1, -1, -1):  # PyTorch reports the last mismatched dim
+        x, y = a2[i], b2[i]
         if x == y or y == 1:
             out.append(x)
         elif x == 1:
@@ -32,7 +33,7 @@ def broadcast_shapes(a, b):
             raise RuntimeError(
                 f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
                 f"at non-singleton dimension {i}")
-    return tuple(out)
+    return tuple(reversed(out))
 
 
 def dim_out_of_range(dim, ndim):
@@ -80,6 +81,12 @@ CREATE_GRAPH_CYCLE_WARNING = (
     "reset the .grad fields of your parameters to None after use to break the cycle and avoid "
     "the leak. (Triggered internally at "
     "/__w/pytorch/pytorch/torch/csrc/autograd/engine.cpp:1307.)"
+)
+
+FLOAT_OF_REQUIRES_GRAD_WARNING = (
+    "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+    "Consider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)"
 )
 
 

@@ -88,6 +88,7 @@ def _check_device(dev):
 
 
 CPU = device("cpu")
+_float_of_requires_grad_warned = False
 
 
 class Tensor:
@@ -250,6 +251,10 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def __float__(self):
+        global _float_of_requires_grad_warned
+        if self._requires_grad and _grad_state.enabled and not _float_of_requires_grad_warned:
+            _float_of_requires_grad_warned = True  # PyTorch warns once per process
+            warnings.warn(_errors.FLOAT_OF_REQUIRES_GRAD_WARNING, UserWarning, stacklevel=2)
         return float(self._python_scalar())
 
     def __int__(self):
