@@ -53,8 +53,11 @@ def _linear(graph):
     return seq, alias
 
 
-def plan_buffers(seq, alias, escaping_nodes):
+def plan_buffers(seq, alias, escaping_nodes, live_to_end=()):
     """Assign workspace buffers. Returns ({node: buffer index}, [(shape, dtype)], foreign).
+
+    escaping_nodes leave the call (never in the workspace); live_to_end are read by the
+    effects after the last op (they may be in the workspace, but must survive to the end).
 
     `roots[n]` is the set of storages n's array may live in (views share their input's).
     """
@@ -75,7 +78,7 @@ def plan_buffers(seq, alias, escaping_nodes):
         for x in n.inputs():
             x = alias.get(x, x)
             last_use[x] = max(last_use[x], position[n])
-    for x in escaping_nodes:
+    for x in list(escaping_nodes) + list(live_to_end):
         last_use[alias.get(x, x)] = end
     storage_end = {}
     for n in seq:
@@ -176,10 +179,13 @@ class Context:
         """An expression for `node` that owns its memory (copies inputs and constants)."""
         if self.storage(node) & self.foreign:
             return f"_np.array({self.name(node)}, copy=True)"
+        if node.shape == ():  # ufuncs on 0-d arrays give NumPy scalars: tensors hold arrays
+            return f"_np.asarray({self.name(node)})"
         return self.name(node)
 
 
-def generate(graph: Graph, params, escaping, input_reads, prologue, effects, returns, name):
+def generate(graph: Graph, params, escaping, input_reads, prologue, effects, returns, name,
+             live_to_end=()):
     """Write and compile `def name(W, *params)`.
 
     escaping: nodes whose arrays leave the call; input_reads(w, node): the expression reading an
@@ -188,7 +194,7 @@ def generate(graph: Graph, params, escaping, input_reads, prologue, effects, ret
     """
     seq, alias = _linear(graph)
     w = _Writer()
-    buffer_of, shapes, foreign, roots = plan_buffers(seq, alias, escaping)
+    buffer_of, shapes, foreign, roots = plan_buffers(seq, alias, escaping, live_to_end)
     for line in prologue(w):
         w.emit(line)
     if shapes:

@@ -168,7 +168,10 @@ def getitem(x, key, basic):
     if not basic and any(isinstance(k, int) and not isinstance(k, bool) for k in key):
         first, second = _shape._split_ints_from_arrays(key, x.ndim)
         return getitem(x[first], second, False)
-    return x[key]
+    out = x[key]
+    if basic and not isinstance(out, np.ndarray):
+        out = x[key + (Ellipsis,)]  # a 0-d view, as eager keeps (NumPy would give a scalar)
+    return out
 
 
 def plain_getitem(x, key):

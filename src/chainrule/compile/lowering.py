@@ -174,6 +174,9 @@ for _name in ["equal", "not_equal", "less", "less_equal", "greater", "greater_eq
               "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
               "bitwise_xor"]:
     RECORDERS["pointwise." + _name] = _binary(_name, _name)
+for _alias, _name in [("eq", "equal"), ("ne", "not_equal"), ("lt", "less"), ("le", "less_equal"),
+                      ("gt", "greater"), ("ge", "greater_equal")]:
+    RECORDERS["pointwise." + _alias] = RECORDERS["pointwise." + _name]
 
 
 @recorder("arith.rremainder")

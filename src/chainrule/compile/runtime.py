@@ -379,7 +379,9 @@ def _forward_kernel(graph, n_args, n_user, guards):
 
     escaping = list(graph.outputs) + [e.node for e in graph.effects if e.kind == "set_grad"]
     params = [f"t{i}" for i in range(n_args)]
-    return generate(graph, params, escaping, _read, prologue, effects, returns, "forward")
+    effect_values = [e.node for e in graph.effects if e.node is not None]
+    return generate(graph, params, escaping, _read, prologue, effects, returns, "forward",
+                    live_to_end=effect_values)
 
 
 def _backward_kernel(graph, n_seeds, grad_nodes):

@@ -260,11 +260,14 @@ def _lowered(fn, recorder):
         finally:
             tr.depth -= 1
         mark = len(tr.graph.nodes)
+        tr.depth += 1  # helpers the recorder calls (normalize_index...) are not ops to record
         try:
             if recorder(tr, out, *args, **kwargs) is not NotImplemented:
                 return out
         except _Mismatch:
             pass
+        finally:
+            tr.depth -= 1
         del tr.graph.nodes[mark:]
         _record_opaque(tr, fn, args, kwargs, out)
         return out
@@ -303,11 +306,15 @@ def _record_opaque(tr, fn, args, kwargs, out, op="call"):
             tr.op("guard", node, expected=builtins.bool(out), kind="bool")
             tr.guard_count += 1
             return
-        if out is None or isinstance(out, (str, type)):
-            return
-        raise CompileError(f"'{name}' returned a Python value ({type(out).__name__}) computed "
-                           "from tensor data; chainrule.compile cannot trace values that leave "
-                           "tensors. Keep it a tensor, or call it outside the compiled function.")
+        return  # a helper returning plain Python (shapes, normalized keys): nothing to record
+    if op == "random" and isinstance(out, Tensor):
+        # Drawing again to evaluate the node would move the generator: take eager's draw.
+        node = Node("random", tuple(tr.val(args)), {"fn": fn, "kwargs": tr.val(kwargs)},
+                    out._data.shape, out._data.dtype, out._data, name)
+        tr.graph.nodes.append(node)
+        tr.env[id(out._data)] = node
+        tr.arrays[id(out._data)] = out._data
+        return
     try:
         node = tr.op(op, *tr.val(args), fn=fn, kwargs=tr.val(kwargs), origin=name)
     except _Mismatch as err:
@@ -459,9 +466,22 @@ def _protocol_wrappers():
 
         return _named(refused, orig)
 
+    def converter(name):
+        orig = getattr(Tensor, name)
+
+        def convert(self):
+            tr = active()
+            if tr is not None and not tr.depth:
+                traced_item(self)  # guards an integer value, refuses a float one
+            return orig(self)
+
+        return _named(convert, orig)
+
     hint = "Return the tensor from the compiled function and convert it outside."
     return {
         "__bool__": _named(traced_bool, orig_bool), "item": _named(traced_item, orig_item),
+        "__float__": converter("__float__"), "__int__": converter("__int__"),
+        "__index__": converter("__index__"),
         "numpy": refuse("numpy", hint), "tolist": refuse("tolist", hint),
         "__array__": refuse("__array__", hint),
         "register_hook": refuse("register_hook", "Hooks do not compile."),
@@ -548,10 +568,11 @@ def _build_wrappers():
             if name.startswith("_") or not callable(fn) or isinstance(fn, type) \
                     or getattr(fn, "__module__", None) != module.__name__ or fn in wrappers:
                 continue
-            key = f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
-            if key in lowering.COMPOSITE:
+            short = module.__name__.rsplit(".", 1)[-1]
+            key = f"{short}.{getattr(fn, '__name__', name)}"
+            if key in lowering.COMPOSITE or f"{short}.{name}" in lowering.COMPOSITE:
                 continue
-            recorder = lowering.RECORDERS.get(key)
+            recorder = lowering.RECORDERS.get(f"{short}.{name}") or lowering.RECORDERS.get(key)
             wrappers[fn] = _lowered(fn, recorder) if recorder else _opaque(fn)
     for name, fn in vars(inplace).items():
         if callable(fn) and not isinstance(fn, type) and name.endswith("_") \
