@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _errors
 from ..autograd.graph import Node, SavedOutput, record, record_multi, needs_grad  # noqa: F401
 from ..tensor import Tensor
 
@@ -97,6 +97,17 @@ def _with_scalar(arr, scalar):
     if kind == "b" and isinstance(scalar, int) and not isinstance(scalar, bool):
         return arr.astype(np.int64)
     return arr
+
+
+def broadcast_error(*operands):
+    """PyTorch's error for operands whose shapes do not broadcast (NumPy raised ValueError)."""
+    shape = ()
+    try:
+        for x in operands:
+            shape = _errors.broadcast_shapes(shape, np.shape(x))
+    except RuntimeError as err:
+        return err
+    return RuntimeError(f"shapes {[list(np.shape(x)) for x in operands]} cannot be broadcast")
 
 
 def float_operand(t: Tensor):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from ._core import Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand
+from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
+                    broadcast_error)
 
 
 class AddBackward0(Node):
@@ -18,7 +19,10 @@ class AddBackward0(Node):
 
 def add(a, b, *, alpha=1, out=None):
     x, y, ta, tb = binary(a, b)
-    result = wrap(x + y if alpha == 1 else x + alpha * y)
+    try:
+        result = wrap(x + y if alpha == 1 else x + alpha * y)
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(AddBackward0, result, (ta, tb))
     if node is not None:
         node.alpha = alpha
@@ -54,7 +58,10 @@ def _check_sub_operands(a, b):
 def sub(a, b, *, alpha=1, out=None):
     _check_sub_operands(a, b)
     x, y, ta, tb = binary(a, b)
-    result = wrap(x - y if alpha == 1 else x - alpha * y)
+    try:
+        result = wrap(x - y if alpha == 1 else x - alpha * y)
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(SubBackward0, result, (ta, tb))
     if node is not None:
         node.alpha = alpha
@@ -90,7 +97,10 @@ class MulBackward0(Node):
 
 def mul(a, b, *, out=None):
     x, y, ta, tb = binary(a, b)
-    result = wrap(x * y)
+    try:
+        result = wrap(x * y)
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(MulBackward0, result, (ta, tb))
     if node is not None:
         # Save only what the other input's gradient needs.
@@ -117,7 +127,10 @@ def div(a, b, *, rounding_mode=None, out=None):
         x = x.astype(_dtype.get_default_dtype().np)
         if isinstance(y, np.ndarray):
             y = y.astype(x.dtype)
-    result = wrap(x / y)
+    try:
+        result = wrap(x / y)
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(DivBackward0, result, (ta, tb))
     if node is not None:
         node.save(ta if ta is not None else a, tb if tb is not None else b)
@@ -213,7 +226,10 @@ def pow(a, exponent, *, out=None):
         return _scalar_pow(a, exponent)
     if isinstance(exponent, Tensor):
         x, y, ta, tb = binary(a, exponent)
-        result = wrap(_int_safe_power(x, y))
+        try:
+            result = wrap(_int_safe_power(x, y))
+        except ValueError:
+            raise broadcast_error(x, y) from None
         node = record(PowBackward1, result, (ta, tb))
         if node is not None:
             node.save(ta, tb, SavedOutput(result))

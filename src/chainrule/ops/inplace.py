@@ -261,7 +261,7 @@ def setitem(t, key, value):
         try:
             t._data[key] = tv._data if tv is not None else value
         except IndexError as err:
-            raise S._index_error(err, t._data.shape) from None
+            raise S._index_error(err, t._data.shape, key) from None
         except ValueError as err:
             raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
         t._vc[0] += 1
@@ -271,7 +271,8 @@ def setitem(t, key, value):
         tv = S.to_dtype(tv, t.dtype)
     try:
         new = S.index_put_region(t, tv if tv is not None else value, key=key,
-                                 node_cls=S.setitem_node_class(key, t._data.shape))
+                                 node_cls=S.setitem_node_class(
+                                     key, t._data.shape, tv is None or tv._data.ndim == 0))
     except RuntimeError as err:
         raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
     commit(t, new)
@@ -283,6 +284,11 @@ def _shape_mismatch(err, t, key, tv):
     except Exception:  # pragma: no cover - the original error is clearer then
         return str(err)
     vshape = tv._data.shape if tv is not None else ()
+    if S.setitem_node_class(key, t._data.shape) is not S.IndexPutBackward0:
+        try:  # a write through a view is copy_: PyTorch reports the failed expand
+            S.expand(S.wrap(np.empty(vshape)), target)
+        except RuntimeError as expand_error:
+            return str(expand_error)
     return (f"shape mismatch: value tensor of shape [{', '.join(map(str, vshape))}] cannot be "
             f"broadcast to indexing result of shape [{', '.join(map(str, target))}]")
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
-                    as_tensor_arg)
+                    as_tensor_arg, broadcast_error)
 
 
 
@@ -327,7 +327,10 @@ class MinimumBackward0(Node):
 
 def maximum(a, b):
     x, y, ta, tb = binary(a, as_tensor_arg(b) if not hasattr(b, "_data") else b)
-    out = wrap(np.maximum(x, y))
+    try:
+        out = wrap(np.maximum(x, y))
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(MaximumBackward0, out, (ta, tb))
     if node is not None:
         node.save(ta, tb)
@@ -336,7 +339,10 @@ def maximum(a, b):
 
 def minimum(a, b):
     x, y, ta, tb = binary(a, as_tensor_arg(b) if not hasattr(b, "_data") else b)
-    out = wrap(np.minimum(x, y))
+    try:
+        out = wrap(np.minimum(x, y))
+    except ValueError:
+        raise broadcast_error(x, y) from None
     node = record(MinimumBackward0, out, (ta, tb))
     if node is not None:
         node.save(ta, tb)
@@ -367,7 +373,10 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = as_tensor_arg(input)
     x, y, ta, tb = binary(input, other)
-    out = wrap(np.where(cond._data, x, y))
+    try:
+        out = wrap(np.where(cond._data, x, y))
+    except ValueError:
+        raise broadcast_error(cond._data, x, y) from None
     node = record(WhereBackward0, out, (ta, tb))
     if node is not None:
         node.save(cond)
@@ -489,7 +498,10 @@ def erf(a):
 def _compare(ufunc):
     def compare(a, b):
         x, y, _, _ = binary(a, b)
-        return wrap(ufunc(x, y))
+        try:
+            return wrap(ufunc(x, y))
+        except ValueError:
+            raise broadcast_error(x, y) from None
 
     compare.__name__ = ufunc.__name__
     return compare

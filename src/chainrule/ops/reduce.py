@@ -174,7 +174,7 @@ class VarBackward0(_Reduction):
 
 
 class StdBackward0(_Reduction):
-    """out = sqrt(var)  ->  da = g * (a - mean)/((N - c) * out)"""
+    """out = sqrt(var)  ->  da = g * (a - mean)/((N - c) * out)   (0 where out == 0, as PyTorch)"""
 
     __slots__ = ("denom",)
 
@@ -183,7 +183,7 @@ class StdBackward0(_Reduction):
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
         out = _unreduce(m, out, self.shape, self.dims, self.keepdim)
         centered = a - m.mean(a, self.dims, True)
-        return g * centered / (out * self.denom)
+        return m.where(out == 0, 0.0, g * centered / (out * self.denom))
 
 
 def _var_args(dim, unbiased, keepdim, correction):
@@ -270,6 +270,10 @@ class _SelectAlongDim(Node):
             g = m.unsqueeze(g, self.dim)
             index = m.unsqueeze(index, self.dim)
         return m.scatter_zeros(self.shape, self.dim, index, g)
+
+
+class MedianBackward0(_EvenlyDistribute):
+    """out = median(a)  ->  g shared by the elements equal to the median (ties), as PyTorch"""
 
 
 class MaxBackward0(_SelectAlongDim):
@@ -404,10 +408,8 @@ def median(a, dim=None, keepdim=False):
     if dim is None:
         flat = x.reshape(-1)
         k = (flat.size - 1) // 2
-        idx = np.argsort(flat, kind="stable")[k]
-        from .shape import getitem, reshape
-
-        return getitem(reshape(a, (-1,)), int(idx))
+        lower_median = np.partition(flat, k)[k] if flat.size else np.nan
+        return _whole_reduction(a, MedianBackward0, lambda arr: lower_median, "median")
     d = _errors.normalize_dim(dim, x.ndim)
     k = (x.shape[d] - 1) // 2
     order = np.argsort(x, axis=d, kind="stable")

@@ -631,9 +631,23 @@ def normalize_index(key):
     return tuple(out), basic
 
 
-def _index_error(err, shape):
+def _index_error(err, shape, key=()):
+    """NumPy's IndexError in PyTorch's words."""
     msg = str(err).replace("axis", "dimension")
+    if "too many indices" in msg:
+        return IndexError(f"too many indices for tensor of dimension {len(shape)}")
     if "boolean index did not match" in msg:
+        dim = 0
+        for k in key:
+            if isinstance(k, np.ndarray) and k.dtype == bool:
+                for j in range(k.ndim):
+                    if dim + j < len(shape) and k.shape[j] != shape[dim + j]:
+                        return IndexError(
+                            f"The shape of the mask {list(k.shape)} at index {j} does not match "
+                            f"the shape of the indexed tensor {list(shape)} at index {dim + j}")
+                dim += k.ndim
+            elif k is not None and not isinstance(k, bool) and k is not Ellipsis:
+                dim += 1
         return IndexError(f"The shape of the mask does not match the shape of the indexed tensor "
                           f"{list(shape)}: {msg}")
     return IndexError(msg)
@@ -721,7 +735,7 @@ def getitem(a, key):
     try:
         data = x[key]
     except IndexError as err:
-        raise _index_error(err, x.shape) from None
+        raise _index_error(err, x.shape, key) from None
     view_key = key
     if basic and not isinstance(data, np.ndarray):
         view_key = key + (Ellipsis,)  # x[0] of a vector: a 0-d view (NumPy gives a copy)
@@ -799,10 +813,16 @@ class CopyBackwards(CopySlices):
     """out = a with every element overwritten by value (a[:] = v)  ->  da = 0, dvalue = g"""
 
 
-def setitem_node_class(key, shape):
+class FillBackward3(CopySlices):
+    """out = a with every element set to a scalar value (a[:] = 0.5)  ->  da = 0,
+    dvalue = sum of g"""
+
+
+def setitem_node_class(key, shape, scalar_value=False):
     """PyTorch's grad_fn for `a[key] = v`: it indexes the basic part first (ints, partial
     slices, None: a view, so the write is CopySlices), then index_put_ the arrays
-    (IndexPutBackward0); a key that selects everything is a plain copy_ (CopyBackwards)."""
+    (IndexPutBackward0); a key that selects everything is a plain copy_ (CopyBackwards), or
+    fill_ when v is a number or 0-d tensor (FillBackward3)."""
     consumed = builtins.sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == bool else
                             0 if k is None or k is Ellipsis or isinstance(k, bool) else 1
                             for k in key)
@@ -827,7 +847,9 @@ def setitem_node_class(key, shape):
             dim += 1
     if has_array:
         return CopySlices if view else IndexPutBackward0
-    return CopySlices if view else CopyBackwards
+    if view:
+        return CopySlices
+    return FillBackward3 if scalar_value else CopyBackwards
 
 
 def index_put_region(a, value, *, key=None, region=None, basic=True, node_cls=None):
@@ -847,7 +869,7 @@ def index_put_region(a, value, *, key=None, region=None, basic=True, node_cls=No
 
             region(data, ARRAY_MATH)[...] = v
     except IndexError as err:
-        raise _index_error(err, x.shape) from None
+        raise _index_error(err, x.shape, key or ()) from None
     except ValueError as err:
         raise RuntimeError(str(err)) from None
     out = wrap(data)
