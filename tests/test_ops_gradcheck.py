@@ -36,7 +36,7 @@ def _function(op):
 
 
 @pytest.mark.parametrize("op", OPS, ids=repr)
-@settings(max_examples=3)
+@settings(max_examples=2)
 @given(data=st.data())
 def test_gradcheck(op, data):
     assert gradcheck(_function(op), _inputs(op, data))

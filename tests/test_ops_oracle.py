@@ -41,7 +41,7 @@ def assert_same_outputs(ours, theirs, rtol, atol):
 
 # The table enumerates variants, so a few examples per row cover a lot; keeps the suite quick.
 @pytest.mark.parametrize("op", OPS, ids=repr)
-@settings(max_examples=8)
+@settings(max_examples=5)
 @given(data=st.data())
 def test_float64_values_gradients_and_grad_fn_match_torch(op, data):
     shapes = data.draw(op.shapes, label="shapes")
@@ -104,7 +104,7 @@ def _call(op, mod, arrays):
 
 
 @pytest.mark.parametrize("op", INT_OPS, ids=repr)
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(data=st.data())
 def test_integer_bool_and_mixed_dtype_operands_match_torch(op, data):
     """Result dtype follows PyTorch's promotion (int / int -> float, int + 2.5 -> float32,

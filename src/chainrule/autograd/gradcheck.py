@@ -162,7 +162,8 @@ def _check_inputs(inputs):
                     f"Input #{idx} requires gradient and is not a double precision floating "
                     "point or complex. This check will likely fail if all the inputs are not of "
                     "double precision floating point or complex. ", stacklevel=3)
-            if any(st == 0 and sz > 1 for st, sz in zip(x._data.strides, x._data.shape)):
+            if x._data.size and any(st == 0 and sz > 1
+                                    for st, sz in zip(x._data.strides, x._data.shape)):
                 raise RuntimeError(
                     f"The {idx}th input has a dimension with stride 0. gradcheck only supports "
                     "inputs that are non-overlapping to be able to compute the numerical "
