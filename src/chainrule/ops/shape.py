@@ -11,7 +11,7 @@ import builtins
 import numpy as np
 
 from .. import _dtype, _errors
-from ._core import Node, record, record_multi, wrap, needs, as_tensor_arg, _make
+from ._core import Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make
 
 
 # -- views ------------------------------------------------------------------------------------
@@ -744,6 +744,8 @@ def getitem(a, key):
         out = _view(a, data, lambda t_, m: m.getitem(t_, view_key))
     else:
         out = wrap(data)
+    if not needs_grad(a):
+        return out
     cls = _index_node_class(key, basic, x.shape, single)
     node = record(cls, out, (a,))
     if node is not None:
