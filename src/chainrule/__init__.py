@@ -62,6 +62,7 @@ pi = __import__("math").pi
 e = __import__("math").e
 
 _TENSOR_MATH.bind()
+autograd.diagnose.set_leak_warning(True)  # warns once about `total_loss += loss`
 autograd.Variable = Tensor
 
 

@@ -211,19 +211,15 @@ LEAK_MESSAGE = (
 
 _leak_warning_on = True
 _leak_warned = False
-_is_add = {}
-_prev_tracer = None
 
 
 def set_leak_warning(enabled: bool):
     """Turn the `total_loss += loss` warning on or off (on by default, shown once)."""
-    global _leak_warning_on, _prev_tracer
-    enabled = bool(enabled)
-    if enabled and not _leak_warning_on:
-        _prev_tracer = graph.set_tracer(_watch_for_leak)
-    elif not enabled and _leak_warning_on and graph._tracer is _watch_for_leak:
-        graph.set_tracer(_prev_tracer)
-    _leak_warning_on = enabled
+    from ..ops import arith  # ops sit above autograd; imported when first switched
+
+    global _leak_warning_on
+    _leak_warning_on = bool(enabled)
+    arith.sum_observer = _watch_for_leak if _leak_warning_on and not _leak_warned else None
 
 
 def _holds_used_graph(fn):
@@ -236,17 +232,8 @@ def _holds_used_graph(fn):
     return False
 
 
-def _watch_for_leak(node, out, inputs):
-    """Tracer: an add of two graph-holding tensors, one of which holds a used graph."""
-    if _prev_tracer is not None:
-        _prev_tracer(node, out, inputs)
-    cls = type(node)
-    is_add = _is_add.get(cls)
-    if is_add is None:
-        is_add = _is_add[cls] = cls.__name__ in ("AddBackward0", "SubBackward0")
-    if not is_add or _leak_warned or not _leak_warning_on or len(inputs) != 2:
-        return
-    a, b = inputs
+def _watch_for_leak(a, b):
+    """Called by every recorded add/sub: warn when an operand holds a graph already used."""
     if a is None or b is None or a._grad_fn is None or b._grad_fn is None:
         return
     if _holds_used_graph(a._grad_fn) or _holds_used_graph(b._grad_fn):
@@ -256,6 +243,7 @@ def _watch_for_leak(node, out, inputs):
 def _warn_leak():
     global _leak_warned
     _leak_warned = True
+    set_leak_warning(_leak_warning_on)  # shown once: stop watching
     import traceback
 
     frames = traceback.extract_stack()[:-3]
@@ -268,8 +256,6 @@ def _warn_leak():
 def _reset_leak_warning_for_tests():
     global _leak_warned
     _leak_warned = False
-
-
-_prev_tracer = graph.set_tracer(_watch_for_leak)
+    set_leak_warning(_leak_warning_on)
 
 __all__ = ["why_no_grad", "GradDiagnosis", "GraphLeakWarning", "set_leak_warning"]

@@ -8,6 +8,11 @@ from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result
                     broadcast_error)
 
 
+# Called with the two tensor operands of every recorded add/sub; autograd.diagnose sets it to
+# catch the `total_loss += loss` leak without taxing every other op.
+sum_observer = None
+
+
 class AddBackward0(Node):
     """out = a + alpha*b  ->  da = g,  db = alpha*g"""
 
@@ -26,6 +31,8 @@ def add(a, b, *, alpha=1, out=None):
     node = record(AddBackward0, result, (ta, tb))
     if node is not None:
         node.alpha = alpha
+        if sum_observer is not None:
+            sum_observer(ta, tb)
     return _maybe_out(result, out)
 
 
@@ -65,6 +72,8 @@ def sub(a, b, *, alpha=1, out=None):
     node = record(SubBackward0, result, (ta, tb))
     if node is not None:
         node.alpha = alpha
+        if sum_observer is not None:
+            sum_observer(ta, tb)
     return _maybe_out(result, out)
 
 
