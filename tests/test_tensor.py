@@ -397,3 +397,11 @@ def test_register_hook_sees_and_replaces_gradient():
 def test_tensors_are_hashable_by_identity():
     a, b = cr.ones(2), cr.ones(2)
     assert len({a, b}) == 2 and {a: 1}[a] == 1
+
+
+def test_comparison_with_none_falls_back_to_identity():
+    for lib in (cr, torch):
+        t = lib.ones(2)
+        assert (t == None) is False and (t != None) is True  # noqa: E711
+        assert (t == "a") is False
+    assert_same_error(lambda: cr.ones(2) < None, lambda: torch.ones(2) < None)
