@@ -200,3 +200,16 @@ def test_size_repr_and_equality():
     assert repr(cr.zeros(2, 3).shape) == repr(torch.zeros(2, 3).shape)
     assert str(cr.zeros(4).shape) == str(torch.zeros(4).shape)
     assert math.prod(cr.zeros(2, 5).shape) == 10
+
+
+def test_subclasses_print_under_their_name_parameters_as_tensors():
+    class Scaled(cr.Tensor):
+        pass
+
+    class TorchScaled(torch.Tensor):
+        pass
+
+    ours = Scaled([1.0, 1.0])
+    theirs = torch.ones(2).as_subclass(TorchScaled)
+    assert repr(ours).replace("Scaled", "TorchScaled") == repr(theirs)
+    assert repr(cr.nn.Parameter(cr.ones(2))) == repr(torch.nn.Parameter(torch.ones(2)))

@@ -285,7 +285,11 @@ class Tensor:
     def __repr__(self, *, tensor_contents=None):
         from ._printing import tensor_repr
 
-        return tensor_repr(self, tensor_contents=tensor_contents)
+        # PyTorch prints subclasses under their own name; Parameter prints as a plain tensor
+        kind = type(self)
+        plain = kind is Tensor or kind.__name__ == "Parameter"
+        prefix = "tensor(" if plain else f"{kind.__name__}("
+        return tensor_repr(self, prefix=prefix, tensor_contents=tensor_contents)
 
     __str__ = __repr__
 
