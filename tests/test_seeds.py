@@ -574,20 +574,55 @@ learn(W, b, train_data_loader)
 """
 
 
-def test_seed_004_dataset_dataloader_and_learning():
+SEED_004_LEARN_WITH_STEP = """
+def learn(W, b, train_data_loader):
+    MAX_EPOCHS = 200
+    LEARNING_RATE = 0.01
+    from torch import optim
+    optimizer = optim.SGD([W, b], lr=LEARNING_RATE)
+    for epoch in range(0, MAX_EPOCHS):
+        batch = next(iter(train_data_loader))
+        y_pred = model(batch["input"], W, b)
+        loss = loss_fn(y_pred, batch["target"])
+        loss.backward()
+        if epoch % 100 == 0:
+            print("[Epoch:{0:6,}] loss:{1:8.5f}, w0:{2:6.3f}, w1:{3:6.3f}, b:{4:6.3f}".format(
+                epoch, loss.item(), W[0].item(), W[1].item(), b.item()
+            ), end=", ")
+            print("W.grad: {0}, b.grad:{1}".format(W.grad, b.grad))
+        optimizer.step()
+        optimizer.zero_grad()
+
+simple_dataset = SimpleDataset()
+"""
+
+
+@pytest.mark.parametrize("update", ["no_grad", "optimizer"])
+def test_seed_004_dataset_dataloader_and_learning(update):
     data = pytest.importorskip("chainrule.utils.data")
     if not hasattr(data, "DataLoader") or not hasattr(data, "Dataset"):
         pytest.skip("chainrule.utils.data.DataLoader is not there yet")
+    if update == "optimizer" and not hasattr(cr.optim, "SGD"):
+        pytest.skip("chainrule.optim.SGD is not there yet")
     import sys
 
+    listing = SEED_004_DATASET
+    if update == "optimizer":  # the slide's "Example of Autograd with Step()"
+        start = listing.index("def learn(")
+        end = listing.index("simple_dataset = SimpleDataset()")
+        listing = listing[:start] + SEED_004_LEARN_WITH_STEP + listing[end + 32:]
+        assert "optimizer.step()" in listing and listing.count("def learn(") == 1
+
     # `from torch.utils.data import ...` inside the listing must find chainrule's module
-    saved = {name: sys.modules.get(name) for name in ("torch", "torch.utils", "torch.utils.data")}
+    saved = {name: sys.modules.get(name)
+             for name in ("torch", "torch.utils", "torch.utils.data", "torch.optim")}
     outputs = []
     try:
         for lib in (cr, torch):
             sys.modules["torch"], sys.modules["torch.utils"] = lib, lib.utils
             sys.modules["torch.utils.data"] = lib.utils.data
-            outputs.append(run_listing(SEED_004_DATASET, lib)[0])
+            sys.modules["torch.optim"] = lib.optim
+            outputs.append(run_listing(listing, lib)[0])
     finally:
         for name, module in saved.items():
             sys.modules[name] = module
