@@ -44,23 +44,26 @@ def _leaf_dtype(leaf):
 
 def _infer_dtype(data):
     """PyTorch's inference for nested lists: every leaf's dtype, promoted together
-    (`[1.5, np.float64(2)]` is float64, `[np.int32(1), 2]` int64, `[1, 2.5]` float32)."""
-    result = None
-    seen_types = set()  # a Python or NumPy scalar type always gives the same dtype
+    (`[1.5, np.float64(2)]` is float64, `[np.int32(1), 2]` int64, `[1, 2.5]` float32).
+    Also tells whether a tensor is among the leaves (then the data must be unwrapped)."""
+    if not isinstance(data, (list, tuple)):
+        return _leaf_dtype(data), isinstance(data, Tensor)
+    result, has_tensor = None, False
     stack = [data]
     while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is list or kind is tuple:
-            stack.extend(item)
-            continue
-        if kind in seen_types:
-            continue
-        d = _leaf_dtype(item)
-        if kind in _PY_SCALAR_TYPES or isinstance(item, np.generic):
-            seen_types.add(kind)
-        result = d if result is None else _dtype.promote(result, d)
-    return _dtype.get_default_dtype() if result is None else result
+        seq = stack.pop()
+        for kind in set(map(type, seq)):  # one look per element type, at C speed
+            if kind is list or kind is tuple:
+                stack.extend(item for item in seq if type(item) is kind)
+                continue
+            if kind in _PY_SCALAR_TYPES or issubclass(kind, np.generic):
+                found = [_leaf_dtype(next(item for item in seq if type(item) is kind))]
+            else:  # arrays and tensors: each has its own dtype
+                found = [_leaf_dtype(item) for item in seq if type(item) is kind]
+                has_tensor = has_tensor or issubclass(kind, Tensor)
+            for d in found:
+                result = d if result is None else _dtype.promote(result, d)
+    return (_dtype.get_default_dtype() if result is None else result), has_tensor
 
 
 def _unwrap_nested(data):
@@ -117,8 +120,9 @@ def _array_from_data(data, dtype):
         first = first[0]
     if isinstance(first, str):  # PyTorch measures sizes along first elements, then dtypes
         raise ValueError("too many dimensions 'str'")
-    target = _dtype.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
-    if isinstance(data, (list, tuple)):
+    inferred, has_tensor = _infer_dtype(data)
+    target = _dtype.as_dtype(dtype) if dtype is not None else inferred
+    if has_tensor:
         data = _unwrap_nested(data)
     try:
         return np.array(data, dtype=target.np)
