@@ -477,3 +477,8 @@ def _rebuild(data, requires_grad):
 def _copy_subclass(src, new):
     new.__dict__.update(getattr(src, "__dict__", {}))
     return new
+
+
+from .autograd import graph as _graph  # noqa: E402
+
+_graph.Tensor = Tensor  # the engine makes `.grad` tensors (see autograd/graph.py)

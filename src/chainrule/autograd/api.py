@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _errors
 from . import engine
+from . import graph
 from .graph import edge, grad_accumulator
 
 
@@ -20,8 +21,7 @@ def _as_tuple(x):
 
 def _root_grads(outputs, grad_outputs, create_graph):
     """One seed gradient per output: ones for scalars, else the user's (shape-checked)."""
-    from ..tensor import Tensor
-
+    Tensor = graph.Tensor
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -105,8 +105,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     captured = engine.execute(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
                               targets=targets, capture=capture or None)
     if captured:
-        from ..tensor import Tensor
-
+        Tensor = graph.Tensor
         for t, g in zip(non_leaves, captured):
             if g is None:
                 continue
@@ -118,8 +117,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """d(outputs)/d(inputs), returned as a tuple; `.grad` fields are left untouched."""
-    from ..tensor import Tensor
-
+    Tensor = graph.Tensor
     outputs = _as_tuple(outputs)
     single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from . import grad_mode
+from . import graph
 from .graph import AccumulateGrad
 from .math import ARRAY_MATH, TENSOR_MATH
 from .. import _errors
@@ -218,8 +219,7 @@ def _store_grad(variable, g, m, delivered):
     Gradients pass through add/view nodes unchanged, so one array can reach two leaves; the
     first keeps it and the others get copies, so that `a.grad.zero_()` never touches `b.grad`.
     """
-    from ..tensor import Tensor
-
+    Tensor = graph.Tensor
     current = variable._grad
     if m is ARRAY_MATH:
         if current is None:

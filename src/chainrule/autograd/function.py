@@ -7,6 +7,7 @@ any built-in node.
 from __future__ import annotations
 
 from . import grad_mode
+from . import graph
 from .graph import Node, edge, _next_seq
 
 
@@ -56,8 +57,7 @@ class BackwardCFunction(Node, FunctionCtx):
         Node.save(self, *values)
 
     def backward(self, m, *grads):
-        from ..tensor import Tensor
-
+        Tensor = graph.Tensor
         if self.materialize_grads:
             grads = [g if g is not None else m.zeros(*self._meta[i]) for i, g in enumerate(grads)]
         grads = tuple(m.to_tensor(g) if g is not None else None for g in grads)
@@ -123,8 +123,7 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-
+        Tensor = graph.Tensor
         ctx = cls._backward_cls.__new__(cls._backward_cls)
         ctx.materialize_grads = True
         ctx._to_save = None

@@ -17,6 +17,9 @@ import numpy as np
 from . import grad_mode
 
 _grad_state = grad_mode.state
+# The Tensor class, set by chainrule.tensor once it exists: the engine makes `.grad` tensors,
+# and tensor.py imports this package, so it cannot be imported here.
+Tensor = None
 _next_seq = itertools.count().__next__
 
 FREED_MESSAGE = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import graph
 from .graph import SavedOutput
 
 
@@ -39,8 +40,7 @@ class ArrayMath:
 
     @staticmethod
     def to_tensor(a):
-        from ..tensor import Tensor
-
+        Tensor = graph.Tensor
         return Tensor._make(np.asarray(a))
 
     @staticmethod
@@ -64,6 +64,13 @@ class ArrayMath:
 
     @staticmethod
     def expand(g, shape):
+        size = 1
+        for s in shape:
+            size *= s
+        if size <= 65536:  # copying is cheaper than np.broadcast_to's checks at this size
+            out = np.empty(shape, dtype=g.dtype)
+            out[...] = g
+            return out
         return np.broadcast_to(g, shape)
 
     @staticmethod
@@ -186,8 +193,7 @@ class TensorMath:
     @staticmethod
     def unpack(value, node):
         if isinstance(value, SavedOutput):
-            from ..tensor import Tensor
-
+            Tensor = graph.Tensor
             t = Tensor._make(value._data, True, vc=value._vc)
             t._grad_fn, t._nr = node, value.nr
             return t
@@ -203,8 +209,7 @@ class TensorMath:
 
     @staticmethod
     def zeros(shape, dtype):
-        from ..tensor import Tensor
-
+        Tensor = graph.Tensor
         return Tensor._make(np.zeros(shape, dtype))
 
     @staticmethod

@@ -183,17 +183,20 @@ for _name in ["neg", "abs", "sign", "square", "reciprocal", "exp", "log", "sqrt"
               "scatter_add", "index_put"]:
     METHODS[_name + "_"] = getattr(inplace, _name + "_")
 
-def _not_implemented_on_type_error(op):
+def _not_implemented_on_type_error(name):
     """`t == None` is False and `t < None` Python's TypeError, as in PyTorch: an operand the
-    op refuses gives NotImplemented, so Python tries the reflected op, then its default."""
+    op refuses gives NotImplemented, so Python tries the reflected op, then its default.
+
+    The comparison is looked up on `pointwise` at call time, so that whoever replaces
+    `pointwise.gt` (the compile tracer) also sees `a > b`."""
 
     def compare(a, b):
         try:
-            return op(a, b)
+            return getattr(pointwise, name)(a, b)
         except TypeError:
             return NotImplemented
 
-    compare.__name__ = op.__name__
+    compare.__name__ = name
     return compare
 
 
@@ -205,12 +208,12 @@ OPERATORS = {
     "__rmatmul__": _swap(linalg.matmul), "__neg__": arith.neg, "__abs__": arith.abs,
     "__pos__": lambda a: a, "__mod__": arith.remainder, "__rmod__": arith.rremainder,
     "__floordiv__": arith.floor_divide, "__rfloordiv__": arith.rfloordiv,
-    "__eq__": _not_implemented_on_type_error(pointwise.eq),
-    "__ne__": _not_implemented_on_type_error(pointwise.ne),
-    "__lt__": _not_implemented_on_type_error(pointwise.lt),
-    "__le__": _not_implemented_on_type_error(pointwise.le),
-    "__gt__": _not_implemented_on_type_error(pointwise.gt),
-    "__ge__": _not_implemented_on_type_error(pointwise.ge),
+    "__eq__": _not_implemented_on_type_error("eq"),
+    "__ne__": _not_implemented_on_type_error("ne"),
+    "__lt__": _not_implemented_on_type_error("lt"),
+    "__le__": _not_implemented_on_type_error("le"),
+    "__gt__": _not_implemented_on_type_error("gt"),
+    "__ge__": _not_implemented_on_type_error("ge"),
     "__and__": pointwise.bitwise_and, "__or__": pointwise.bitwise_or,
     "__xor__": pointwise.bitwise_xor, "__rand__": _swap(pointwise.bitwise_and),
     "__ror__": _swap(pointwise.bitwise_or), "__rxor__": _swap(pointwise.bitwise_xor),

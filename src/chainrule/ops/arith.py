@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import Tensor
+
 from .. import _dtype
 from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
                     broadcast_error)
@@ -229,8 +231,6 @@ class PowBackward2(Node):
 
 
 def pow(a, exponent, *, out=None):
-    from ..tensor import Tensor
-
     if not isinstance(a, Tensor):
         return _scalar_pow(a, exponent)
     if isinstance(exponent, Tensor):

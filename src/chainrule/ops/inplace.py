@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import Tensor
+
 from .. import _dtype, _errors
 from ..autograd import grad_mode
 from ..autograd.graph import SavedOutput, _next_seq
@@ -107,8 +109,6 @@ def _rebind_saved_output(node, new, t):
 
 
 def _snapshot_saved_self(t, fn, first_seq):
-    from ..tensor import Tensor
-
     snapshot = None
     stack, seen = [fn], set()
     while stack:

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from ..tensor import Tensor
+
 from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
                     as_tensor_arg, broadcast_error)
 
@@ -245,8 +247,6 @@ class ClampBackward1(Node):
 
 
 def clamp(a, min=None, max=None):
-    from ..tensor import Tensor
-
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -363,8 +363,6 @@ class WhereBackward0(Node):
 
 
 def where(condition, input=None, other=None):
-    from ..tensor import Tensor
-
     cond = as_tensor_arg(condition)
     if input is None and other is None:
         return tuple(wrap(i) for i in np.nonzero(cond._data))
@@ -394,8 +392,6 @@ class MaskedFillBackward0(Node):
 
 
 def masked_fill(a, mask, value):
-    from ..tensor import Tensor
-
     mask = as_tensor_arg(mask)
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -582,8 +578,6 @@ _HeavisideNotImplemented.__name__ = "NotImplemented"  # PyTorch's grad_fn name f
 
 def heaviside(input, values):
     """The step function: 0 where input < 0, `values` where input == 0, 1 where input > 0."""
-    from ..tensor import Tensor
-
     if not isinstance(values, Tensor):
         raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not "
                         f"{type(values).__name__}")

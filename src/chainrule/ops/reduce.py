@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 
+from ..tensor import Tensor
+
 from .. import _dtype, _errors
 from ..return_types import make_return_type
 from ._core import Node, SavedOutput, record, wrap, float_operand
@@ -336,7 +338,6 @@ def _dim_selection(a, dim, keepdim, node_cls, argfn, result_type):
 
 
 def max(a, dim=None, keepdim=False, *, out=None):
-    from ..tensor import Tensor
     from .pointwise import maximum
 
     if isinstance(dim, Tensor):
@@ -347,7 +348,6 @@ def max(a, dim=None, keepdim=False, *, out=None):
 
 
 def min(a, dim=None, keepdim=False, *, out=None):
-    from ..tensor import Tensor
     from .pointwise import minimum
 
     if isinstance(dim, Tensor):

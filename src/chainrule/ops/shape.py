@@ -10,6 +10,8 @@ import builtins
 
 import numpy as np
 
+from ..tensor import Tensor
+
 from .. import _dtype, _errors
 from ._core import Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make
 
@@ -589,8 +591,6 @@ def unbind(a, dim=0):
 # -- indexing -----------------------------------------------------------------------------------
 def normalize_index(key):
     """Turn a PyTorch index into a NumPy one; tell whether it is basic (gives a view)."""
-    from ..tensor import Tensor
-
     if not isinstance(key, tuple):
         key = (key,)
     out, basic = [], True
@@ -857,8 +857,6 @@ def setitem_node_class(key, shape, scalar_value=False):
 def index_put_region(a, value, *, key=None, region=None, basic=True, node_cls=None):
     """Out-of-place `a[key] = value` (or a write through a view region); differentiable in both.
     The node is `node_cls`, else CopySlices for a basic key and IndexPutBackward0 otherwise."""
-    from ..tensor import Tensor
-
     x = a._data
     data = x.copy()
     tv = value if isinstance(value, Tensor) else None
@@ -1009,8 +1007,6 @@ def _scatter_mask(shape, dim, index):
 
 
 def scatter(a, dim, index, src=None, value=None, *, reduce=None):
-    from ..tensor import Tensor
-
     if src is None:
         src = value
     index = as_tensor_arg(index)
