@@ -27,17 +27,14 @@ anomaly_check = None
 
 def _collect(roots):
     """All nodes reachable from `roots`, in execution order. See Note [Execution order]."""
-    seen = set()
-    order = []
-    stack = [fn for fn in roots if fn is not None]
+    order = [fn for fn in roots if fn is not None]
+    seen = set(order)
+    stack = list(order)
     while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        order.append(node)
-        for fn, _ in node.next_functions:
+        for fn, _ in stack.pop().next_functions:
             if fn is not None and fn not in seen:
+                seen.add(fn)
+                order.append(fn)
                 stack.append(fn)
     order.sort(key=_seq_of, reverse=True)
     return order
@@ -90,7 +87,10 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
             grads = pop(node, None)
             if grads is None:
                 continue
+            # Note [Gradient buffers]: a single-output node's buffer is the gradient itself,
+            # a multi-output node's is a list with one slot per output.
             if type(node) is AccumulateGrad:
+                grads = [grads]
                 if node._tensor_hooks is not None:
                     grads = _run_tensor_hooks(node, grads, m)
                 if capture is not None:
@@ -100,11 +100,13 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
                 continue
             if (general or node._tensor_hooks is not None or node._pre_hooks is not None
                     or node._hooks is not None or node.n_outputs != 1):
+                if node.n_outputs == 1:
+                    grads = [grads]
                 grad_inputs = _run_general(node, grads, m, needed, capture, captured)
                 if grad_inputs is None:
                     continue
             else:
-                grad_inputs = node.backward(m, grads[0])
+                grad_inputs = node.backward(m, grads)
                 if type(grad_inputs) is not tuple:
                     grad_inputs = (grad_inputs,)
             if not retain_graph:
@@ -124,14 +126,11 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
                 arr = g._data if tensor_mode else g
                 if arr.shape != shape or arr.dtype is not dtype:
                     g = _validate(node, i - 1, g, shape, dtype, m)
-                buf = buffers.get(fn)
-                if buf is None:
-                    buf = buffers[fn] = [None] * fn.n_outputs
-                    buf[nr] = g
-                elif buf[nr] is None:
-                    buf[nr] = g
+                if fn.n_outputs == 1:
+                    prev = buffers.get(fn)
+                    buffers[fn] = g if prev is None else prev + g  # forks add up
                 else:
-                    buf[nr] = buf[nr] + g  # gradients add at fork branches
+                    _add_to_buffer(buffers, fn, nr, g)
     finally:
         grad_mode.state.enabled = prev_mode
     return captured
@@ -171,6 +170,11 @@ def _run_general(node, grads, m, needed, capture, captured):
 
 
 def _add_to_buffer(buffers, fn, nr, g):
+    """Add `g` to output `nr`'s gradient in `fn`'s buffer. See Note [Gradient buffers]."""
+    if fn.n_outputs == 1:
+        prev = buffers.get(fn)
+        buffers[fn] = g if prev is None else prev + g
+        return
     buf = buffers.get(fn)
     if buf is None:
         buf = buffers[fn] = [None] * fn.n_outputs

@@ -92,16 +92,25 @@ class Node:
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
+        versions = self._versions
+        if m.tensor_mode:
+            return [m.unpack(v, self) if _check_version(v, e, self) else v
+                    for v, e in zip(saved, versions)]
+        if len(saved) == 1:  # the common case, unrolled
+            v, expected = saved[0], versions[0]
+            if expected is None:
+                return saved
+            if v._vc[0] != expected:
+                _raise_modified(v, expected, self)
+            return (v._data,)
         out = []
-        array_mode = not m.tensor_mode
-        for v, expected in zip(saved, self._versions):
+        for v, expected in zip(saved, versions):
             if expected is None:
                 out.append(v)
                 continue
             if v._vc[0] != expected:
                 _raise_modified(v, expected, self)
-            # Tensors and SavedOutputs both keep their array in `_data`.
-            out.append(v._data if array_mode else m.unpack(v, self))
+            out.append(v._data)  # Tensors and SavedOutputs both keep their array in `_data`
         return out
 
     def release(self):
@@ -166,6 +175,15 @@ class AccumulateGrad(Node):
 
     def release(self):
         pass
+
+
+def _check_version(value, expected, node):
+    """True for a saved tensor (after checking it was not modified), False for other values."""
+    if expected is None:
+        return False
+    if value._vc[0] != expected:
+        _raise_modified(value, expected, node)
+    return True
 
 
 def _raise_modified(value, expected, node):
