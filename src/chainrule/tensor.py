@@ -433,6 +433,13 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (see autograd.backward)."""
+        data = self._data
+        if (gradient is None and inputs is None and not create_graph and data.size == 1
+                and self._grad_fn is not None and data.dtype.kind == "f"):
+            # `loss.backward()`, the call every training step makes: seed with 1 directly.
+            _engine.execute([(self._grad_fn, self._nr)], [np.ones(data.shape, data.dtype)],
+                            retain_graph=bool(retain_graph), create_graph=False)
+            return
         from .autograd import backward
 
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -479,6 +486,6 @@ def _copy_subclass(src, new):
     return new
 
 
-from .autograd import graph as _graph  # noqa: E402
+from .autograd import engine as _engine, graph as _graph  # noqa: E402
 
 _graph.Tensor = Tensor  # the engine makes `.grad` tensors (see autograd/graph.py)
