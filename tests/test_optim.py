@@ -346,10 +346,8 @@ def test_seed_004_sgd_listing_prints_the_slide():
 
 
 def test_nn_linear_model_trajectory_matches_torch():
-    """With nn (when it lands): a Linear-ReLU-Linear model and CrossEntropyLoss."""
+    """A Linear-ReLU-Linear model and CrossEntropyLoss."""
     nn = cr.nn
-    if not hasattr(nn, "Linear") or not hasattr(nn, "CrossEntropyLoss"):
-        pytest.skip("chainrule.nn.Linear has not landed yet")
     rng = np.random.default_rng(3)
     x = rng.standard_normal((32, 6))
     target = rng.integers(0, 4, 32)

@@ -445,8 +445,6 @@ weights: tensor([0.1000, 0.1000, 0.1000, 0.1000], requires_grad=True)
 
 
 def test_seed_004_empty_gradients_with_optimizer():
-    if not hasattr(cr.optim, "SGD"):
-        pytest.skip("chainrule.optim.SGD is not there yet")
     listing = SEED_004_EMPTY_GRADIENTS.replace(
         "weights = torch.ones(4, requires_grad=True)\n",
         "weights = torch.ones(4, requires_grad=True)\n"
@@ -599,11 +597,6 @@ simple_dataset = SimpleDataset()
 
 @pytest.mark.parametrize("update", ["no_grad", "optimizer"])
 def test_seed_004_dataset_dataloader_and_learning(update):
-    data = pytest.importorskip("chainrule.utils.data")
-    if not hasattr(data, "DataLoader") or not hasattr(data, "Dataset"):
-        pytest.skip("chainrule.utils.data.DataLoader is not there yet")
-    if update == "optimizer" and not hasattr(cr.optim, "SGD"):
-        pytest.skip("chainrule.optim.SGD is not there yet")
     import sys
 
     listing = SEED_004_DATASET

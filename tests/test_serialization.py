@@ -99,8 +99,6 @@ def test_optimizer_state_dict_roundtrip_resumes_like_torch(tmp_path):
 
 
 def test_module_state_dict_roundtrip(tmp_path):
-    if not hasattr(cr.nn, "Linear"):
-        pytest.skip("chainrule.nn.Linear has not landed yet")
     model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU(), cr.nn.Linear(4, 2))
     state = model.state_dict()
     loaded = roundtrip(state, tmp_path)
