@@ -234,6 +234,11 @@ def run_backward(tr, roots, root_grads, start_seq, *, release):
     for (fn, nr), g in zip(roots, root_grads):
         _add(buffers, fn, nr, g)
     for node in _collect(roots, start_seq):
+        group = tr.opaque_grads.get(node)
+        if group is not None:
+            if not group.done:
+                _opaque_backward(tr, m, group, buffers)
+            continue
         grads = buffers.pop(node, None)
         if grads is None:
             continue
@@ -257,6 +262,33 @@ def run_backward(tr, roots, root_grads, start_seq, *, release):
                 continue
             _add(buffers, fn, nr, _validate(tr, m, node, _as_bw(tr, g), fn._meta[nr]))
     return sinks
+
+
+def _opaque_backward(tr, m, group, buffers):
+    """An opaque op's nodes, run as one `call_grad_backward` (see tracer.OpaqueGroup).
+
+    Every consumer of its outputs was made after it, so their gradients are complete when the
+    walk (decreasing sequence numbers) meets the first of its output nodes."""
+    group.done = True
+    taken = {}
+    for edge_ in group.outputs:
+        if edge_ is not None and edge_[0] not in taken:
+            taken[edge_[0]] = buffers.pop(edge_[0], None)
+    grads = []
+    for edge_ in group.outputs:
+        buf = taken.get(edge_[0]) if edge_ is not None else None
+        grads.append(buf[edge_[1]] if buf is not None else None)
+    if all(g is None for g in grads):
+        return
+    present = [edge(t)[0] is not None for t in group.inputs]
+    node = tr.op("call_grad_backward", group.ctx, [tr.val(g) for g in grads],
+                 present=tuple(present), origin="opaque backward")
+    for i, (t, wanted) in enumerate(zip(group.inputs, present)):
+        if not wanted:
+            continue
+        g = bw_tensor(tr, tr.op("tuple_get", node, index=i))
+        fn, nr = edge(t)
+        _add(buffers, fn, nr, _validate(tr, m, None, g, fn._meta[nr]))
 
 
 def _add(buffers, fn, nr, g):
@@ -427,4 +459,26 @@ def backward_wrappers():
             return orig_grad(*args, **kwargs)
         return traced_grad(tr, *args, **kwargs)
 
-    return {orig_backward: _named(backward, orig_backward), orig_grad: _named(grad, orig_grad)}
+    orig_method = Tensor.__dict__["backward"]
+
+    def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        tr = active()
+        if tr is None or tr.depth:
+            return orig_method(self, gradient, retain_graph, create_graph, inputs)
+        return traced_backward(tr, self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    from ..autograd import engine
+
+    orig_execute = engine.execute
+
+    def execute(*args, **kwargs):
+        tr = active()
+        if tr is None or tr.depth:
+            return orig_execute(*args, **kwargs)
+        raise CompileError("a backward pass was started inside the compiled function by code "
+                           "that chainrule.compile does not trace (a direct engine call); use "
+                           "loss.backward(), autograd.backward or autograd.grad")
+
+    return {orig_backward: _named(backward, orig_backward), orig_grad: _named(grad, orig_grad),
+            orig_method: _named(tensor_backward, orig_method),
+            orig_execute: _named(execute, orig_execute)}

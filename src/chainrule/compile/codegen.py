@@ -68,7 +68,8 @@ def plan_buffers(seq, alias, escaping_nodes, live_to_end=()):
         if n.op in ("input", "const"):
             roots[n] = {n}
             foreign.add(n)
-        elif OPS[n.op].view or n.op in ("call", "inplace_call", "random"):
+        elif OPS[n.op].view or n.op in ("call", "inplace_call", "random", "call_grad",
+                                                 "call_grad_backward"):
             roots[n] = set().union(*(roots[x] for x in ins)) | {n} if ins else {n}
         else:
             roots[n] = {n}

@@ -292,7 +292,87 @@ def _run_then_return_self(fn):
     return run
 
 
+def leaves(obj, found):
+    """Tensors and arrays in an argument structure, in the order `_wrap_arrays` visits them."""
+    if isinstance(obj, np.ndarray) or hasattr(obj, "_data"):
+        found.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            leaves(o, found)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            leaves(o, found)
+    return found
+
+
+class OpaqueGrad:
+    """What the backward of an opaque call needs: the eager graph it built, run again."""
+
+    __slots__ = ("inputs", "outputs")
+
+    def __init__(self, inputs, outputs):
+        self.inputs, self.outputs = inputs, outputs
+
+
+def call_grad(*args, fn, kwargs, grad_leaves):
+    """Run chainrule's `fn` eagerly with a graph: (result arrays, OpaqueGrad).
+
+    The arguments at positions `grad_leaves` (in `leaves` order) become leaf tensors requiring
+    grad, so the op records its own backward nodes; `call_grad_backward` runs them. Any op
+    with a backward works this way, whatever its forward does (data-dependent branches
+    included, since it runs eagerly on every call)."""
+    from ..autograd import grad_mode
+    from ..tensor import Tensor
+
+    prev = grad_mode.state.enabled
+    grad_mode.state.enabled = True
+    try:
+        wrapped_args = _wrap_arrays(args, Tensor)
+        wrapped_kwargs = _wrap_arrays(kwargs, Tensor)
+        flat = leaves((wrapped_args, wrapped_kwargs), [])
+        inputs = []
+        for i in grad_leaves:
+            flat[i]._requires_grad = True
+            inputs.append(flat[i])
+        result = fn(*wrapped_args, **wrapped_kwargs)
+    finally:
+        grad_mode.state.enabled = prev
+    outputs = [t for t in leaves(result, []) if isinstance(t, Tensor)]
+    return _unwrap_tensors(result, Tensor), OpaqueGrad(inputs, outputs)
+
+
+def call_grad_backward(ctx, grads, present):
+    """Gradients of an opaque call's differentiable inputs (None where the trace saw none)."""
+    outs, seeds = [], []
+    for t, g in zip(ctx.outputs, grads):
+        if g is not None and t._grad_fn is not None:
+            outs.append(t)
+            seeds.append(g)
+    if outs:
+        from ..tensor import Tensor
+
+        found = _eager_grad(outs, ctx.inputs, [Tensor._make(g) for g in seeds],
+                            retain_graph=True, allow_unused=True)
+    else:
+        found = (None,) * len(ctx.inputs)
+    result = []
+    for t, g, wanted in zip(ctx.inputs, found, present):
+        if g is None:
+            result.append(np.zeros(t._data.shape, t._data.dtype) if wanted else None)
+        elif not wanted:
+            raise RuntimeError("chainrule.compile: an opaque op's gradient reached an input "
+                               "that got none when the function was traced; call the function "
+                               "uncompiled")
+        else:
+            result.append(g._data)
+    return tuple(result)
+
+
+from ..autograd.api import grad as _eager_grad  # noqa: E402  (the original, never the traced one)
+
 _define("call", call)
+_define("call_grad", call_grad)
+_define("call_grad_backward", call_grad_backward)
 _define("inplace_call", inplace_call)
 _define("random", call, pure=False)
 

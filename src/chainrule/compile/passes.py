@@ -11,7 +11,8 @@ import numpy as np
 from .ir import IMPURE_OPS, Graph, Node
 from .kernels import OPS
 
-_NOT_FOLDABLE = {"input", "const", "call", "inplace_call", "random", "guard"} | IMPURE_OPS
+OPAQUE_OPS = {"call", "inplace_call", "call_grad", "call_grad_backward"}
+_NOT_FOLDABLE = {"input", "const", "random", "guard"} | OPAQUE_OPS | IMPURE_OPS
 
 
 def _is_literal(v, number):
@@ -93,7 +94,7 @@ def cse(graph: Graph) -> int:
     """Common-subexpression elimination: one node per (op, arguments) among pure ops."""
     seen, mapping = {}, {}
     for n in graph.nodes:
-        if n.op in ("input", "call", "inplace_call") or n.op in IMPURE_OPS:
+        if n.op == "input" or n.op in OPAQUE_OPS or n.op in IMPURE_OPS:
             continue
         n.replace_inputs(mapping)
         if n.op == "const":

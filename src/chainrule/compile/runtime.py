@@ -121,6 +121,7 @@ class CompiledTrace:
         self.text = {}
         self.stats = {}
         self.trace_seconds = 0.0
+        self.single_use = None      # why this trace is not replayed (then it is not cached)
 
     def _tensor(self, source, tensors):
         return tensors[source.index] if source.kind == "arg" else source.obj
@@ -212,6 +213,16 @@ def build(fn, args, kwargs, tensors, fuse=True):
                         tr, [leaves[k] for k in diff], [info.tensor for info in sinks])
         finally:
             tracer.stop()
+    if tr.single_use is None:
+        escaped = tracer.escaped_tensors(tr, leaves + [i.tensor for i in tr.touched.values()])
+        if escaped:
+            tr.single_use = (f"{len(escaped)} tensor(s) made during the call are kept outside "
+                             "it (optimizer state, a cache...)")
+    if tr.single_use is not None:
+        # The call ran eagerly and is correct; its trace is not a faithful replay: not cached.
+        trace.single_use = tr.single_use
+        trace.trace_seconds = time.perf_counter() - started
+        return result, trace
     effects, prologue = _effects_and_guards(tr)
     nodes = tr.graph.nodes
     forward = Graph("forward")
@@ -251,12 +262,14 @@ def _effects_and_guards(tr):
             raise CompileError("a tensor's .data was rebound inside the compiled function; use "
                                "tensor.copy_(...) under no_grad() instead")
         final = tr.env.get(id(t._data))
+        _check_untraced_write(tr, t, final)
         if final is not None and final is not info.node:
             effects.append(Effect("copy", src, final))
         g1, checks_grad = t._grad, info.grad_node is not None
         if g1 is info.grad0:
             if g1 is not None and info.grad_node is not None:
                 final_g = tr.env.get(id(g1._data))
+                _check_untraced_write(tr, g1, final_g)
                 if final_g is not info.grad_node:
                     effects.append(Effect("copy", info.grad_source, final_g))
         else:
@@ -271,6 +284,18 @@ def _effects_and_guards(tr):
         if checks_grad:
             guards.append(("grad", src, info.grad0 is None))
     return effects, guards
+
+
+def _check_untraced_write(tr, t, node):
+    """An outside tensor must end the trace holding what the IR says it holds."""
+    tr.check_version(t)
+    if node is not None and isinstance(node.value, np.ndarray) and \
+            not tracer._same_values(node.value, t._data):
+        raise CompileError(
+            "a tensor from outside the compiled function was modified by code that "
+            "chainrule.compile does not trace, so a replay would not repeat the write. Use "
+            "chainrule's in-place ops under no_grad() for updates (p.sub_(lr * p.grad)), or "
+            "call that code outside the compiled function.")
 
 
 def _backward_graph(forward, bw_nodes, seed_nodes, grad_nodes):
@@ -410,6 +435,7 @@ class CompiledFunction:
         self.cache_size, self.max_variants, self.fuse = cache_size, max_variants, fuse
         self._cache: collections.OrderedDict = collections.OrderedDict()
         self.trace_count = 0
+        self.single_use_count = 0   # traces that ran once and were not kept (see build)
 
     def __call__(self, *args, **kwargs):
         if tracer.active() is not None:  # inside another trace: inline, the outer one records
@@ -426,6 +452,9 @@ class CompiledFunction:
     def _trace(self, key, args, kwargs, tensors):
         result, trace = build(self.fn, args, kwargs, tensors, self.fuse)
         self.trace_count += 1
+        if trace.single_use is not None:
+            self.single_use_count += 1
+            return result
         variants = self._cache.get(key)
         if variants is None:
             variants = self._cache[key] = []

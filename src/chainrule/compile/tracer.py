@@ -31,7 +31,11 @@ checks the value and retraces on a mismatch); `.item()` of a float tensor, `floa
 from __future__ import annotations
 
 import builtins
+import gc
+import os
+import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -60,12 +64,14 @@ def active():
 class Touched:
     """A tensor from outside the function that the trace read: how to reach it, what it was."""
 
-    __slots__ = ("tensor", "source", "data0", "grad0", "node", "grad_source", "grad_node")
+    __slots__ = ("tensor", "source", "data0", "grad0", "node", "grad_source", "grad_node",
+                 "version")
 
     def __init__(self, tensor, source):
         self.tensor, self.source = tensor, source
         self.data0, self.grad0 = tensor._data, tensor._grad
         self.node = self.grad_source = self.grad_node = None
+        self.version = tensor._vc[0]
 
 
 class Tracer:
@@ -81,15 +87,30 @@ class Tracer:
         self.ran_backward = False
         self.guard_count = 0
         self.start_seq = 0                 # autograd nodes numbered from here were made by the trace
+        # Note [Tensors the trace did not record]: every tensor created while the trace runs,
+        # id -> (weak reference, where it was made). A tensor in here whose array has no node
+        # was made by code the tracer does not see: its value cannot be replayed.
+        self.created: dict[int, tuple] = {}
+        self.internal = 0                  # > 0 while the tracer evaluates nodes (not user code)
+        self.versions: dict[int, tuple] = {}  # id(version counter) -> (counter, value seen)
+        self.single_use = None             # why this trace may not be replayed (run once, eagerly)
+        self.opaque_grads: dict = {}       # autograd node -> OpaqueGroup (opaque ops with grads)
 
     # -- building nodes --------------------------------------------------------------------
     def op(self, name, *args, origin=None, **attrs):
         """Append a node `name(*args, **attrs)`, evaluated now on the traced values."""
         impl = OPS[name].impl
+        self.depth += 1
+        self.internal += 1
         try:
             value = impl(*_values(args), **_values(attrs))
+        except CompileError:
+            raise
         except Exception as err:  # a lowering that cannot evaluate: let the op fall back
             raise _Mismatch(str(err)) from err
+        finally:
+            self.depth -= 1
+            self.internal -= 1
         if isinstance(value, np.generic):
             value = np.asarray(value)
         shape = dtype = None
@@ -126,6 +147,7 @@ class Tracer:
         self.env[id(arr)] = node
         self.arrays[id(arr)] = arr
         self.stale.discard(id(arr))
+        self.versions[id(tensor._vc)] = (tensor._vc, tensor._vc[0])
         return node
 
     def tensor_of(self, node):
@@ -163,10 +185,38 @@ class Tracer:
         node = self.env.get(key)
         if node is None:
             node = self.touch(t)
+        else:
+            self.check_version(t)
         return node
+
+    def check_version(self, t):
+        """Refuse a tensor written in place by code the trace did not record."""
+        seen = self.versions.get(id(t._vc))
+        if seen is not None and seen[0] is t._vc and seen[1] != t._vc[0]:
+            raise CompileError(
+                "a tensor was modified in place inside the compiled function by code that "
+                "chainrule.compile does not trace (its version counter moved without a traced "
+                "in-place op), so a replay would miss the write. Use chainrule's in-place ops "
+                "(t.add_(...), t[i] = v...) or compute out of place.")
+
+    def unrecorded(self, t):
+        """CompileError for a tensor made during the trace by code the tracer did not record."""
+        entry = self.created.get(id(t))
+        origin = entry[1] if entry is not None else None
+        where = f" by {origin}" if origin else ""
+        grad_fn = t._grad_fn
+        made = f" (grad_fn {type(grad_fn).__name__})" if grad_fn is not None else ""
+        return CompileError(
+            f"a tensor{made} was created inside the compiled function{where}, which "
+            "chainrule.compile does not trace: a replay would reuse its trace-time value. "
+            "Call chainrule ops through their public names at call time (not a reference "
+            "saved before compiling, not NumPy on tensor internals), or compute the tensor "
+            "outside the compiled function and pass it as an argument.")
 
     def touch(self, t, source=None):
         """Register a tensor from outside the function (captured by reference)."""
+        if source is None and id(t) in self.created:
+            raise self.unrecorded(t)
         info = self.touched.get(id(t))
         if info is None:
             info = self.touched[id(t)] = Touched(t, source or Source("tensor", obj=t))
@@ -175,6 +225,9 @@ class Tracer:
             node = self.input(t._data, info.source)
         if info.node is None:
             info.node = node
+            info.version = t._vc[0]
+        self.versions.setdefault(id(t._vc), (t._vc, t._vc[0]))
+        self.check_version(t)
         return node
 
     def touch_grad(self, owner, grad):
@@ -193,6 +246,7 @@ class Tracer:
         src = info.source
         info.grad_source = Source(src.kind, src.index, src.obj, "grad")
         info.grad_node = self.input(grad._data, info.grad_source)
+        self.versions.setdefault(id(grad._vc), (grad._vc, grad._vc[0]))
         return info.grad_node
 
     # -- in-place writes -------------------------------------------------------------------
@@ -262,7 +316,8 @@ def _lowered(fn, recorder):
         mark = len(tr.graph.nodes)
         tr.depth += 1  # helpers the recorder calls (normalize_index...) are not ops to record
         try:
-            if recorder(tr, out, *args, **kwargs) is not NotImplemented:
+            if recorder(tr, out, *args, **kwargs) is not NotImplemented \
+                    and _saved_known(tr, _tensors_in(out, [])):
                 return out
         except _Mismatch:
             pass
@@ -296,10 +351,10 @@ def _record_opaque(tr, fn, args, kwargs, out, op="call"):
 
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", "op"))
     results = _tensors_in(out, [])
-    if grad_mode.state.enabled and any(t._grad_fn is not None for t in results):
-        raise CompileError(
-            f"chainrule.compile cannot differentiate through '{name}' yet (it has no lowering "
-            "to the IR). Compute it outside the compiled function, or under no_grad.")
+    if grad_mode.state.enabled and op == "call" and any(
+            t._grad_fn is not None and t._grad_fn._seq >= tr.start_seq for t in results):
+        _record_opaque_grad(tr, fn, args, kwargs, out, name)
+        return
     if not results:
         if isinstance(out, (builtins.bool, np.bool_)):
             node = tr.op(op, *tr.val(args), fn=fn, kwargs=tr.val(kwargs))
@@ -329,6 +384,73 @@ def _record_opaque(tr, fn, args, kwargs, out, op="call"):
         for index in path:
             item = tr.op("tuple_get", item, index=index)
         _bind_or_fail(tr, t, item, name)
+
+
+class OpaqueGroup:
+    """An opaque op with a gradient: its IR context node, its outputs' autograd edges (in the
+    order `call_grad` lists them) and its differentiable inputs. The traced backward runs
+    `call_grad_backward` for it where the engine would run the op's own nodes."""
+
+    __slots__ = ("ctx", "outputs", "inputs", "done")
+
+    def __init__(self, ctx, outputs, inputs):
+        self.ctx, self.outputs, self.inputs, self.done = ctx, outputs, inputs, False
+
+
+def _record_opaque_grad(tr, fn, args, kwargs, out, name):
+    from .kernels import leaves
+
+    flat = leaves((args, kwargs), [])
+    grad_leaves = []
+    inputs = []
+    for i, x in enumerate(flat):
+        if isinstance(x, Tensor) and x._requires_grad and all(x is not y for y in inputs):
+            grad_leaves.append(i)
+            inputs.append(x)
+    try:
+        both = tr.op("call_grad", *tr.val(args), fn=fn, kwargs=tr.val(kwargs),
+                     grad_leaves=tuple(grad_leaves), origin=name)
+    except _Mismatch as err:
+        raise CompileError(f"'{name}' could not be replayed inside a compiled function: "
+                           f"{err}") from None
+    node = tr.op("tuple_get", both, index=0, origin=name)
+    ctx = tr.op("tuple_get", both, index=1, origin=name)
+    if isinstance(out, Tensor):
+        _bind_or_fail(tr, out, node, name)
+    else:
+        for path, t in _flatten_tensors(out):
+            item = node
+            for index in path:
+                item = tr.op("tuple_get", item, index=index)
+            _bind_or_fail(tr, t, item, name)
+    outputs = [t for t in leaves(out, []) if isinstance(t, Tensor)]
+    group = OpaqueGroup(ctx, [(t._grad_fn, t._nr) if t._grad_fn is not None else None
+                              for t in outputs], inputs)
+    for edge_ in group.outputs:
+        if edge_ is not None:
+            tr.opaque_grads[edge_[0]] = group
+
+
+def _saved_known(tr, results):
+    """True when every tensor the new autograd nodes of `results` saved has an IR value (a
+    lowering leaves side values such as an index it reshaped unknown: then it is opaque)."""
+    for t in results:
+        node = t._grad_fn
+        if node is None or node._seq < tr.start_seq:
+            continue
+        for v in node._saved or ():
+            arr = getattr(v, "_data", None)
+            if arr is None or not isinstance(arr, np.ndarray) or id(arr) in tr.env:
+                continue
+            base = arr.base
+            if isinstance(base, np.ndarray) and id(base) in tr.env and base.size == arr.size \
+                    and arr.flags.c_contiguous and base.flags.c_contiguous:
+                view = tr.op("reshape", tr.env[id(base)], shape=arr.shape)
+                tr.env[id(arr)] = view
+                tr.arrays[id(arr)] = arr
+                continue
+            return False
+    return True
 
 
 def _bind_or_fail(tr, t, node, name):
@@ -548,9 +670,11 @@ def _namespaces():
     from ..autograd import api
     from ..nn import functional
     from ..ops import arith, pointwise, reduce, linalg, shape, inplace
+    from ..autograd import engine
+    from ..nn import _ops as nn_ops
 
     return [arith, pointwise, reduce, linalg, shape, inplace, ops, chainrule, functional,
-            creation, random, autograd, api]
+            creation, random, autograd, api, engine, nn_ops]
 
 
 _WRAPPERS = None
@@ -560,10 +684,11 @@ def _build_wrappers():
     """original function -> wrapper, for every op the tracer knows how to treat."""
     from .. import creation, random
     from ..ops import arith, pointwise, reduce, linalg, shape, inplace
+    from ..nn import _ops as nn_ops
     from . import autodiff, lowering
 
     wrappers = {}
-    for module in (arith, pointwise, reduce, linalg, shape):
+    for module in (arith, pointwise, reduce, linalg, shape, nn_ops):
         for name, fn in vars(module).items():
             if name.startswith("_") or not callable(fn) or isinstance(fn, type) \
                     or getattr(fn, "__module__", None) != module.__name__ or fn in wrappers:
@@ -616,6 +741,7 @@ def _random_inplace(fn):
                     t._data.shape, t._data.dtype, t._data.copy(), fn.__name__)
         tr.graph.nodes.append(node)
         tr.env[id(t._data)] = node
+        tr.versions[id(t._vc)] = (t._vc, t._vc[0])
         return result
 
     return _named(wrapper, fn)
@@ -629,6 +755,129 @@ def _copy_then(fn):
     return run
 
 
+# -- seeing every tensor the trace creates (Note [Tensors the trace did not record]) -------------
+# Every chainrule tensor is made by `Tensor._make` (ops, creation, the engine; modules keep their
+# own references to it, e.g. `_make = Tensor._make`) or by the legacy constructor
+# `Tensor.__init__`. While a trace runs, and only then, the code of `_make`'s function object is
+# swapped for a template that calls `_on_make`, so every reference to it, saved anywhere, is
+# covered; eager mode runs the original code object untouched (no hook, no check).
+_MAKE_FN = Tensor.__dict__["_make"].__func__
+_MAKE_CODE = _MAKE_FN.__code__
+_make_original = type(_MAKE_FN)(_MAKE_CODE, _MAKE_FN.__globals__, "_make",
+                                _MAKE_FN.__defaults__, _MAKE_FN.__closure__)
+
+
+def _make_template(cls, data, requires_grad=False, vc=None, *, _chainrule_compile_hook):
+    return _chainrule_compile_hook(cls, data, requires_grad, vc)
+
+
+def _on_make(cls, data, requires_grad=False, vc=None):
+    t = _make_original(cls, data, requires_grad, vc)
+    tr = active()
+    if tr is not None and not tr.internal:
+        _note_created(tr, t)
+    return t
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _note_created(tr, t):
+    origin = None
+    if not tr.depth:  # outside every recorded op: say which code made it (for the error)
+        frame, inside = sys._getframe(2), None
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not filename.startswith(_PACKAGE_DIR):
+                break
+            if os.sep + "compile" + os.sep not in filename:
+                inside = frame
+            frame = frame.f_back
+        if inside is not None:
+            origin = (f"'{inside.f_code.co_name}' "
+                      f"({os.path.relpath(inside.f_code.co_filename, _PACKAGE_DIR)})")
+            if frame is not None:
+                origin += f" called from {frame.f_code.co_filename}:{frame.f_lineno}"
+        elif frame is not None:
+            origin = f"code at {frame.f_code.co_filename}:{frame.f_lineno}"
+    tr.created[id(t)] = (weakref.ref(t), origin)
+
+
+def _traced_init(orig_init):
+    def __init__(self, *args, **kwargs):
+        orig_init(self, *args, **kwargs)
+        tr = active()
+        if tr is not None and not tr.internal:
+            _note_created(tr, self)
+            if not tr.depth and id(self._data) not in tr.env and not _tensors_in(args, []):
+                tr.const(self._data)  # Tensor([1., 2.]), Tensor(2, 3): a constant
+
+    return __init__
+
+
+def _install_creation_hooks():
+    _MAKE_FN.__code__ = _make_template.__code__
+    _MAKE_FN.__kwdefaults__ = {"_chainrule_compile_hook": _on_make}
+    orig_init = Tensor.__dict__["__init__"]
+    _saved_attrs.append((Tensor, "__init__", orig_init))
+    Tensor.__init__ = _named(_traced_init(orig_init), orig_init)
+
+
+def _remove_creation_hooks():
+    _MAKE_FN.__code__ = _MAKE_CODE
+    _MAKE_FN.__kwdefaults__ = None
+
+
+def escaped_tensors(tr, kept):
+    """Tensors made by the trace that are still alive but not reachable from `kept` (the
+    outputs, `.grad` of touched tensors) through values the trace knows about: something
+    outside the function holds them (optimizer state, a cache, a global list), so a replay,
+    which would not make them again, is not the same as a call."""
+    def alive():
+        return [t for t in (ref() for ref, _ in tr.created.values()) if t is not None]
+
+    candidates = alive()
+    if not candidates:
+        return []
+    reach = _reachable(kept, tr.start_seq)
+    found = [t for t in candidates if id(t) not in reach]
+    if found:  # reference cycles may keep dead tensors: collect them, then look again
+        del found
+        gc.collect()
+        found = [t for t in alive() if id(t) not in reach]
+    return found
+
+
+def _reachable(kept, start_seq):
+    seen, nodes = set(), set()
+    stack = list(kept)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, Tensor):
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if obj._grad is not None:
+                stack.append(obj._grad)
+            extra = obj._extra
+            if extra is not None and extra.base is not None:
+                stack.append(extra.base)
+            if obj._grad_fn is not None:
+                stack.append(obj._grad_fn)
+        elif obj is not None and not isinstance(obj, (tuple, list)):
+            variable = getattr(obj, "variable", None)  # AccumulateGrad: a leaf made inside
+            if variable is not None:
+                stack.append(variable)
+            if id(obj) in nodes or getattr(obj, "_seq", -1) < start_seq:
+                continue
+            nodes.add(id(obj))
+            stack.extend(v for v in (getattr(obj, "_saved", None) or ()) if isinstance(v, Tensor))
+            stack.extend(fn for fn, _ in obj.next_functions if fn is not None)
+        else:
+            stack.extend(obj)
+    return seen
+
+
 class patched_ops:
     """Context manager: install the tracing wrappers (re-entrant; restored on exit)."""
 
@@ -639,6 +888,7 @@ class patched_ops:
             if _WRAPPERS is None:
                 _WRAPPERS = _build_wrappers()
             _install(_WRAPPERS)
+            _install_creation_hooks()
         _patch_depth += 1
         return self
 
@@ -646,6 +896,7 @@ class patched_ops:
         global _patch_depth
         _patch_depth -= 1
         if _patch_depth == 0:
+            _remove_creation_hooks()
             while _saved_attrs:
                 owner, name, value = _saved_attrs.pop()
                 setattr(owner, name, value)
