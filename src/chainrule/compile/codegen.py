@@ -65,7 +65,7 @@ def plan_buffers(seq, alias, escaping_nodes, live_to_end=()):
     roots, foreign = {}, set()
     for n in seq:
         ins = [alias.get(x, x) for x in n.inputs()]
-        if n.op in ("input", "const"):
+        if n.op in ("input", "const", "optim_step"):  # memory the call does not own
             roots[n] = {n}
             foreign.add(n)
         elif OPS[n.op].view or n.op in ("call", "inplace_call", "random", "call_grad",

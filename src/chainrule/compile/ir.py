@@ -181,7 +181,7 @@ class Graph:
         return f"<Graph {self.name}: {len(self.nodes)} nodes>"
 
 
-IMPURE_OPS = {"guard", "random", "check_version"}
+IMPURE_OPS = {"guard", "random", "check_version", "optim_step"}
 
 
 def format_type(shape, dtype):

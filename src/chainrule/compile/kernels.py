@@ -386,6 +386,13 @@ def guard(value, expected, kind):
 _define("guard", guard, pure=False)
 
 
+def _optim_step(*grads, fn):
+    return fn(*grads)
+
+
+_define("optim_step", _optim_step, pure=False)
+
+
 def elementwise_result(op, args):
     """Shape and dtype an elementwise op gives for these argument values (evaluated)."""
     return OPS[op].impl(*args)

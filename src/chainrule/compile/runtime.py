@@ -213,6 +213,7 @@ def build(fn, args, kwargs, tensors, fuse=True):
                         tr, [leaves[k] for k in diff], [info.tensor for info in sinks])
         finally:
             tracer.stop()
+    tr.opaque_grads.clear()  # (it holds tensors made by the trace)
     if tr.single_use is None:
         escaped = tracer.escaped_tensors(tr, leaves + [i.tensor for i in tr.touched.values()])
         if escaped:
@@ -263,9 +264,11 @@ def _effects_and_guards(tr):
                                "tensor.copy_(...) under no_grad() instead")
         final = tr.env.get(id(t._data))
         _check_untraced_write(tr, t, final)
-        if final is not None and final is not info.node:
+        stepped = final is not None and final.op == "tuple_get" and \
+            final.args[0].op == "optim_step"  # the optimizer wrote it in place itself
+        if final is not None and final is not info.node and not stepped:
             effects.append(Effect("copy", src, final))
-        g1, checks_grad = t._grad, info.grad_node is not None
+        g1, checks_grad = t._grad, info.grad_node is not None or info.guard_grad
         if g1 is info.grad0:
             if g1 is not None and info.grad_node is not None:
                 final_g = tr.env.get(id(g1._data))

@@ -65,13 +65,14 @@ class Touched:
     """A tensor from outside the function that the trace read: how to reach it, what it was."""
 
     __slots__ = ("tensor", "source", "data0", "grad0", "node", "grad_source", "grad_node",
-                 "version")
+                 "version", "guard_grad")
 
     def __init__(self, tensor, source):
         self.tensor, self.source = tensor, source
         self.data0, self.grad0 = tensor._data, tensor._grad
         self.node = self.grad_source = self.grad_node = None
         self.version = tensor._vc[0]
+        self.guard_grad = False  # guard whether .grad is None even if the trace never read it
 
 
 class Tracer:
@@ -889,6 +890,11 @@ class patched_ops:
                 _WRAPPERS = _build_wrappers()
             _install(_WRAPPERS)
             _install_creation_hooks()
+            from .optim import class_patches
+
+            for owner, name, value in class_patches():
+                _saved_attrs.append((owner, name, owner.__dict__[name]))
+                setattr(owner, name, value)
         _patch_depth += 1
         return self
 
