@@ -27,11 +27,14 @@ would be innermost, an `add.accumulate` is used instead.
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 
 import numpy as np
 
 _F32 = np.float32
+_ZERO = _F32(0)
 GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE: below this, reductions run on one thread
 
 
@@ -97,72 +100,109 @@ def set_num_threads(n):
 
 
 # -- sequential sums ----------------------------------------------------------------------------
-def _seq(v, axis=0):
-    """Sum along `axis` strictly in order, starting from the first element (ATen starts
-    from +0: the sign of an all-zero sum is fixed once, at the end)."""
-    n = v.shape[axis]
-    if n <= 2 and axis == 0:
-        if n == 2:
-            return v[0] + v[1]
-        return v[0].copy() if n else np.zeros(v.shape[1:], v.dtype)
-    step = abs(v.strides[axis])
-    for d, st in zip(v.shape, v.strides):
+_CHAIN = 4         # up to this many rows, a chain of binary adds beats one reduce call
+_LOOP_SIZE = 8192  # from this many outputs, short inner loops make add.reduce slow (see _seq)
+_LONG_RUN = 256    # ... unless the outputs' contiguous run is at least this long
+
+
+def _contiguous_run(shape, strides, itemsize):
+    """Length of the longest stretch of elements adjacent in memory (coalesced innermost dims)."""
+    run, want = 1, itemsize
+    for stride, size in sorted((abs(st), d) for d, st in zip(shape, strides) if d > 1):
+        if stride != want:
+            break
+        run *= size
+        want *= size
+    return run
+
+
+def _seq(v):
+    """Sum v along axis 0 strictly in order: ((v[0] + v[1]) + v[2]) + ... (ATen starts from
+    +0: the sign of an all-zero sum is fixed once, at the end). May return a view of v.
+
+    Three ways, all sequential: a chain of binary adds (few rows); np.add.reduce, which adds
+    row after row whenever axis 0 is not NumPy's innermost loop; np.add.accumulate otherwise.
+    For large outputs with short contiguous runs (8-lane vectors of many rows), reduce spends
+    its time in per-run overhead, so the chain is used there too, into an accumulator laid out
+    like v's rows (so its inner loop is the contiguous run)."""
+    n = v.shape[0]
+    if n <= _CHAIN:
+        if n > 1:
+            out = v[0] + v[1]
+            for i in range(2, n):
+                out += v[i]  # fresh array (or an immutable scalar): safe in place
+            return out
+        return v[0] if n else np.zeros(v.shape[1:], v.dtype)
+    if v.ndim == 1:
+        return np.add.accumulate(v)[-1]
+    shape, strides = v.shape[1:], v.strides[1:]
+    if v.size >= _LOOP_SIZE * n and _contiguous_run(shape, strides, v.itemsize) < _LONG_RUN:
+        out = np.empty_like(v[0])  # order K: v's memory order
+        np.add(v[0], v[1], out=out)
+        for i in range(2, n):
+            np.add(out, v[i], out=out)
+        return out
+    step = abs(v.strides[0])
+    for d, st in zip(shape, strides):
         if d > 1 and abs(st) < step:
-            return np.add.reduce(v, axis=axis)  # not NumPy's innermost loop: sequential
-    if n == 0:
-        return np.add.reduce(v, axis=axis)
-    return np.take(np.add.accumulate(v, axis=axis), -1, axis=axis)
+            return np.add.reduce(v, axis=0)  # not NumPy's innermost loop: sequential
+    return np.add.accumulate(v, axis=0)[-1]
 
 
 def _ceil_log2(n):
     return 1 if n <= 2 else (n - 1).bit_length()
 
 
+@functools.lru_cache(maxsize=None)
+def _order(n, kind, lanes=0):
+    """Row orders in which small cascades are one flat sequence (see _row_sum, _inner_vec)."""
+    if kind == "row_sum":  # stream 0 gets row 0 and the leftovers, streams 1..3 follow
+        idx = [0] + list(range(4, n)) + [1, 2, 3]
+    else:  # one whole vector: the tail first, then the lanes in order
+        idx = list(range(lanes, n)) + list(range(lanes))
+    return np.array(idx, np.intp)
+
+
 def _multi_row(v):
     """ATen's multi_row_sum along axis 0 (each column separately): blocks of 2^p rows are
     summed in order, and the block sums cascade through 3 more levels of 2^p."""
     n = v.shape[0]
-    step = 1 << max(4, _ceil_log2(n) // 4)
-    blocks = n // step
-    if blocks == 0:
+    step = 16 if n <= 1 << 19 else 1 << (_ceil_log2(n) // 4)  # 2^max(4, ceil(log2 n) / 4)
+    if n < step:
         return _seq(v)
-    rest = v.shape[1:]
-    level = _seq(v[:blocks * step].reshape((blocks, step) + rest), 1)
+    blocks = n // step
+    if blocks == 1:
+        level = v[:step]
+        level = _seq(level)[None]
+    else:
+        level = _seq(v[:blocks * step].reshape((blocks, step) + v.shape[1:]).swapaxes(0, 1))
     # acc0 holds the leftover rows; acc1 and acc2 the sums of incomplete groups of `step`
     # level-below sums; acc3 every completed group of level 2. Added in that order.
-    partials = [_seq(v[blocks * step:])] if n > blocks * step else []
+    out = _seq(v[blocks * step:]) if n > blocks * step else None
     for _ in range(2):
         groups = level.shape[0] // step
         if groups * step < level.shape[0]:
-            partials.append(_seq(level[groups * step:]))
+            part = _seq(level[groups * step:])
+            out = part if out is None else out + part
         if groups == 0:
-            level = None
-            break
-        level = _seq(level[:groups * step].reshape((groups, step) + rest), 1)
-    if level is not None:
-        partials.append(_seq(level))
-    out = partials[0]
-    for p in partials[1:]:
-        out = out + p
-    return out
+            return out
+        level = _seq(level[:groups * step].reshape((groups, step) + level.shape[1:])
+                     .swapaxes(0, 1))
+    part = _seq(level)
+    return part if out is None else out + part
 
 
 def _row_sum(v):
     """ATen's row_sum along axis 0: rows 4i+k go to stream k (multi_row_sum each), leftover
     rows to stream 0, then stream 0 + 1 + 2 + 3."""
     n = v.shape[0]
+    if n < 8:  # every stream has at most one row: a flat sequence
+        return _seq(v if n <= 4 else v[_order(n, "row_sum")])
     quads = n // 4
-    rest = v.shape[1:]
-    if quads:
-        streams = _multi_row(v[:quads * 4].reshape((quads, 4) + rest))
-        first = streams[0]
-    else:
-        streams = None
-        first = np.zeros(rest, _F32)
+    streams = _multi_row(v[:quads * 4].reshape((quads, 4) + v.shape[1:]))
+    first = streams[0]
     for i in range(quads * 4, n):
         first = first + v[i]
-    if streams is None:
-        return first + _F32(0)
     return ((first + streams[1]) + streams[2]) + streams[3]
 
 
@@ -171,10 +211,57 @@ def _inner_vec(v, lanes):
     floats, then 0 + the leftover elements + each lane in order."""
     n = v.shape[0]
     nvec = n // lanes
-    rest = v.shape[1:]
-    lane_sums = _row_sum(v[:nvec * lanes].reshape((nvec, lanes) + rest))
-    tail = v[nvec * lanes:]
-    return _seq(np.concatenate([tail, lane_sums], axis=0)) if len(tail) else _seq(lane_sums)
+    if nvec == 1:  # the lane sums are the elements themselves
+        return _seq(v if n == lanes else v[_order(n, "inner", lanes)])
+    body = v if nvec * lanes == n else v[:nvec * lanes]
+    lane_sums = _row_sum(body.reshape((nvec, lanes) + v.shape[1:]))
+    if nvec * lanes == n:
+        return _seq(lane_sums)
+    return _seq(np.concatenate([v[nvec * lanes:], lane_sums], axis=0))
+
+
+@functools.lru_cache(maxsize=1024)
+def _flat_sum(n, lanes):
+    """_vec_sum specialised to n floats: the slices and call sequence are worked out once.
+    Up to 256 rows of 4 vectors (multi_row_sum at most one level deep) the cascade is spelled
+    out here with as few NumPy calls as possible; beyond that NumPy's work dominates."""
+    nvec, tail = divmod(n, lanes)
+    quads, extra = divmod(nvec, 4)
+    if n <= 4 or n == lanes:  # one flat sequence in memory order
+        return _seq
+    if nvec <= 1:  # one flat sequence in another order (see _row_sum, _inner_vec)
+        order = _order(n, "row_sum") if n < lanes else _order(n, "inner", lanes)
+        return lambda v: np.add.accumulate(v[order])[-1]
+    if quads >= 256:
+        return functools.partial(_vec_sum, lanes=lanes)
+    width = 4 * lanes
+    body = quads * width
+    vecs = [slice(body + i * lanes, body + (i + 1) * lanes) for i in range(extra)]
+    streams = [slice(k * lanes, (k + 1) * lanes) for k in range(4)]
+    blocks, left = divmod(quads, 16)
+
+    def lane_sums(v):
+        if not quads:  # stream 0 only: the vectors in order
+            out = v[:lanes] + v[lanes:2 * lanes]
+            if extra == 3:
+                out += v[2 * lanes:3 * lanes]
+            return out
+        rows = v[:body].reshape(quads, width)  # row i: vectors 4i .. 4i+3, one per stream
+        if blocks == 0:
+            s = _seq(rows)
+        else:
+            s = (np.add.reduce(rows[:16], axis=0) if blocks == 1 else
+                 _seq(np.add.reduce(rows[:16 * blocks].reshape(blocks, 16, width), axis=1)))
+            if left:
+                s = _seq(rows[16 * blocks:]) + s
+        first = s[streams[0]]
+        for vec in vecs:
+            first = first + v[vec]
+        return ((first + s[streams[1]]) + s[streams[2]]) + s[streams[3]]
+
+    if not tail:
+        return lambda v: np.add.accumulate(lane_sums(v))[-1]
+    return lambda v: np.add.accumulate(np.concatenate((v[nvec * lanes:], lane_sums(v))))[-1]
 
 
 # -- TensorIterator emulation --------------------------------------------------------------------
@@ -239,6 +326,11 @@ def _loop2d(y, s0, s1, size0, size1, lanes):
     return np.concatenate([_multi_row(y[:, :split]), _row_sum(y[:, split:])], axis=0)
 
 
+def _vec_sum(v, lanes):
+    """The 2-D loop on one contiguous 1-D run of floats, reduced to a single value."""
+    return _inner_vec(v, lanes) if v.shape[0] >= lanes else _row_sum(v)
+
+
 def _strided(x, offset_bytes, sizes, strides):
     """A view of x's memory starting offset_bytes after x's first element."""
     as_strided = np.lib.stride_tricks.as_strided
@@ -280,6 +372,13 @@ def _column_chunks(cols, threads, round_to):
     return chunks
 
 
+def _thread_ranges(size, threads):
+    """The two-pass full reduction's split of [0, size) over threads (one buffer slot each)."""
+    used = min(threads, -(-size // GRAIN_SIZE))
+    chunk = -(-size // used)
+    return [(t * chunk, min(size, (t + 1) * chunk)) for t in range(used) if t * chunk < size]
+
+
 def _range_sum(x, dims, begin, end, lanes):
     """serial_for_each over linear positions [begin, end) into one output (all reduced)."""
     shape = [d[0] for d in dims] + ([1] if len(dims) == 1 else [])
@@ -310,13 +409,14 @@ def _range_sum(x, dims, begin, end, lanes):
     return acc
 
 
-def _contiguous_block_sum(x, axes, lanes, threads):
-    """Fast path for a C-contiguous x whose reduced dims (ignoring size-1 dims) are adjacent:
-    the iterator is then [reduced R, inner kept M, outer kept P], reachable with reshapes.
-    Returns the result in (P, M) order, or None when the general path is needed."""
+# -- plans: the analysis above, done once per (shape, strides, axes, keepdims, lanes, threads) ---
+def _contiguous_plan(shape, axes, lanes, threads):
+    """For a C-contiguous x whose reduced dims (ignoring size-1 dims) are adjacent, the
+    iterator is [reduced R, inner kept M, outer kept P], reachable with reshapes. Returns a
+    function of x giving the result in (P, M) order, or None when the general path is needed."""
     before = within = after = 1
     seen_reduced = seen_after = False
-    for i, size in enumerate(x.shape):
+    for i, size in enumerate(shape):
         if size == 1:
             continue
         if i in axes:
@@ -329,73 +429,83 @@ def _contiguous_block_sum(x, axes, lanes, threads):
             after *= size
         else:
             before *= size
-    parallel = x.size >= GRAIN_SIZE and threads > 1
+    parallel = before * within * after >= GRAIN_SIZE and threads > 1
+    if after == 1 and before == 1:
+        if not parallel:
+            flat_sum = _flat_sum(within, lanes)
+            return flat_sum if len(shape) == 1 else lambda x: flat_sum(x.reshape(within))
+        # two-pass reduction: each thread sums its range into a buffer of `threads` slots
+        ranges = _thread_ranges(within, threads)
+
+        def two_pass(x):
+            flat = x.reshape(within)
+            buffer = np.zeros(threads, _F32)
+            for t, (begin, end) in enumerate(ranges):
+                buffer[t] = _vec_sum(flat[begin:end], lanes)
+            return _vec_sum(buffer, lanes)
+        return two_pass
     if after == 1:
-        if before == 1:
-            if parallel:
-                return None  # two-pass reduction over threads
-            return _loop2d(x.reshape(within, 1), 4, 0, within, 1, lanes)
         # rows: each output sums one contiguous row; splitting rows over threads changes nothing
-        rows = x.reshape(before, within).T
-        return _loop2d(rows, 4, 4 * within, within, before, lanes)
-    y = x.reshape(before, within, after).transpose(1, 2, 0)  # (R, M, P)
-    chunks = None
+        if within >= lanes:
+            return lambda x: _inner_vec(x.reshape(before, within).T, lanes)
+        return lambda x: _row_sum(x.reshape(before, within).T)
+    # columns (R, M, P): vectorized_outer_sum (multi_row_sum) over whole 4-vector blocks of
+    # columns, row_sum on the rest; a thread split of M moves that boundary
+    chunks = [(0, after)]
     if parallel and (before < threads) and (after >= threads or after > before):
         chunks = _column_chunks(after, threads, 32)
-    if chunks is None:
-        r = _loop2d(y, 4 * after, 4, within, after, lanes)
-    else:
-        r = np.concatenate([_loop2d(y[:, b:e], 4 * after, 4, within, e - b, lanes)
-                            for b, e in chunks], axis=0)
-    return r.T
+    segments = []  # [begin, end, function], adjacent runs of one function merged
+    for begin, end in chunks:
+        cols = end - begin
+        split = cols // (4 * lanes) * 4 * lanes if cols >= lanes else cols // 4 * 4
+        for b, e, fn in ((begin, begin + split, _multi_row), (begin + split, end, _row_sum)):
+            if b == e:
+                continue
+            if segments and segments[-1][2] is fn and segments[-1][1] == b:
+                segments[-1][1] = e
+            else:
+                segments.append([b, e, fn])
+    if before == 1:
+        if len(segments) == 1:
+            return lambda x: segments[0][2](x.reshape(within, after))
+
+        def columns(x):
+            y = x.reshape(within, after)
+            return np.concatenate([fn(y[:, b:e]) for b, e, fn in segments], axis=0)
+        return columns
+
+    def batched_columns(x):
+        y = x.reshape(before, within, after).transpose(1, 2, 0)  # (R, M, P)
+        parts = [fn(y if e - b == after else y[:, b:e]) for b, e, fn in segments]
+        return (parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)).T
+    return batched_columns
 
 
-def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
-    """Sum float32 `x` over `axes` (None: all) exactly as PyTorch's CPU `sum` does."""
-    lanes = LANES if lanes is None else lanes
-    threads = NUM_THREADS if threads is None else threads
-    x = np.asarray(x)
-    ndim = x.ndim
-    if axes is None:
-        axes = tuple(range(ndim))
-    elif not isinstance(axes, tuple):
-        axes = tuple(axes) if isinstance(axes, list) else (axes,)
-    axes = tuple(sorted(a % ndim for a in axes)) if ndim else ()
-    out_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
-    final_shape = out_shape if keepdims else tuple(
-        s for i, s in enumerate(x.shape) if i not in axes)
-    if x.flags.c_contiguous and x.size and any(x.shape[a] > 1 for a in axes):
-        r = _contiguous_block_sum(x, axes, lanes, threads)
-        if r is not None:
-            return np.reshape(r + _F32(0), final_shape)
-    if x.size == 0 or not any(x.shape[a] > 1 for a in axes):
-        return np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdims) + _F32(0))
-    if any(s < 0 for s in x.strides):
-        x = np.ascontiguousarray(x)
+def _general_plan(shape, strides, axes, out_shape, lanes, threads):
+    """Any layout: TensorIterator's dims, 2-D loop over blocks, thread splits, output scatter."""
+    ndim, size = len(shape), math.prod(shape)
     # output: a fresh C-contiguous tensor, stride 0 along reduced dims
     out_strides, step = [0] * ndim, 4
     for i in range(ndim - 1, -1, -1):
         if i not in axes:
             out_strides[i] = step
-            step *= x.shape[i]
-    dims = _iterator_dims(x.shape, list(x.strides), out_strides)
+            step *= shape[i]
+    dims = _iterator_dims(shape, list(strides), out_strides)
     if len(dims) == 1:
         dims.append([1, 0, 0])
     n_reduced = sum(1 for d in dims if d[2] == 0)
     kept = [d for d in dims if d[2] != 0]
-    if not kept and x.size >= GRAIN_SIZE and threads > 1:
-        # two-pass reduction: each thread sums its range into a buffer of `threads` slots
-        used = min(threads, -(-x.size // GRAIN_SIZE))
-        chunk = -(-x.size // used)
-        buffer = np.zeros(threads, _F32)
-        for t in range(used):
-            begin = t * chunk
-            if begin < x.size:
-                buffer[t] = _range_sum(x, dims, begin, min(x.size, begin + chunk), lanes)
-        total = _loop2d(buffer[:, None], 4, 0, threads, 1, lanes)[0]
-        return np.reshape(total + _F32(0), final_shape)
+    if not kept and size >= GRAIN_SIZE and threads > 1:
+        ranges = _thread_ranges(size, threads)
+
+        def two_pass(x):
+            buffer = np.zeros(threads, _F32)
+            for t, (begin, end) in enumerate(ranges):
+                buffer[t] = _range_sum(x, dims, begin, end, lanes)
+            return _vec_sum(buffer, lanes)
+        return two_pass
     chunks = None
-    if kept and x.size >= GRAIN_SIZE and threads > 1 and n_reduced == 1:
+    if kept and size >= GRAIN_SIZE and threads > 1 and n_reduced == 1:
         # parallel_dim_reduction splits the outermost kept dim that has >= threads columns;
         # only a split of dim 1 changes the 2-D loop's arithmetic
         split = len(dims) - 1
@@ -408,19 +518,73 @@ def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
         if split == 1:
             round_to = 32 if dims[1][1] == 4 else 0
             chunks = _column_chunks(dims[1][0], threads, round_to)
-    r = _full_range_calls(x, dims, lanes, chunks)  # axes: dim 1, dim 2, ... (innermost first)
-    # accumulate over the reduced dims beyond dim 0, in call order (dim 1 fastest)
-    if n_reduced > 1:
-        lead = r.shape[:n_reduced - 1]
-        r = np.moveaxis(r, list(range(n_reduced - 1)), list(range(n_reduced - 2, -1, -1)))
-        r = r.reshape((int(np.prod(lead)),) + r.shape[n_reduced - 1:])
-        r = _seq(np.ascontiguousarray(r)) if r.shape[0] > 1 else r[0]
-    r = r + _F32(0)
-    out = np.empty(out_shape, _F32)
-    if kept:
-        view = np.lib.stride_tricks.as_strided(
-            out, tuple(d[0] for d in reversed(kept)), tuple(d[2] for d in reversed(kept)))
-        view[...] = np.transpose(r, tuple(range(r.ndim - 1, -1, -1)))
-    else:
-        out[...] = r
-    return out.reshape(final_shape)
+    kept_sizes = tuple(d[0] for d in reversed(kept))
+    kept_strides = tuple(d[2] for d in reversed(kept))
+
+    def general(x):
+        r = _full_range_calls(x, dims, lanes, chunks)  # axes: dim 1, dim 2, ... (innermost first)
+        # accumulate over the reduced dims beyond dim 0, in call order (dim 1 fastest)
+        if n_reduced > 1:
+            lead = r.shape[:n_reduced - 1]
+            r = np.moveaxis(r, list(range(n_reduced - 1)), list(range(n_reduced - 2, -1, -1)))
+            r = r.reshape((math.prod(lead),) + r.shape[n_reduced - 1:])
+            r = _seq(np.ascontiguousarray(r)) if r.shape[0] > 1 else r[0]
+        out = np.empty(out_shape, _F32)
+        if kept:
+            view = np.lib.stride_tricks.as_strided(out, kept_sizes, kept_strides)
+            view[...] = np.transpose(r, tuple(range(r.ndim - 1, -1, -1)))
+        else:
+            out[...] = r
+        return out
+    return general
+
+
+def _make_plan(x, axes, keepdims, lanes, threads):
+    ndim = x.ndim
+    if axes is None:
+        axes = tuple(range(ndim))
+    elif not isinstance(axes, tuple):
+        axes = (axes,)
+    axes = tuple(sorted(a % ndim for a in axes)) if ndim else ()
+    out_shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
+    final_shape = out_shape if keepdims else tuple(
+        s for i, s in enumerate(x.shape) if i not in axes)
+    if x.size == 0 or not any(x.shape[a] > 1 for a in axes):
+        return lambda x: np.asarray(np.add.reduce(x, axis=axes, keepdims=keepdims) + _ZERO)
+    plan = _contiguous_plan(x.shape, axes, lanes, threads) if x.flags.c_contiguous else None
+    if plan is None:
+        strides = x.strides
+        if any(s < 0 for s in strides):
+            strides = np.empty(x.shape, x.dtype).strides  # the plan runs on a C-contiguous copy
+        general = _general_plan(x.shape, strides, axes, out_shape, lanes, threads)
+        if strides != x.strides:
+            plan = lambda x: general(np.ascontiguousarray(x))  # noqa: E731
+        else:
+            plan = general
+
+    def run(x):
+        r = plan(x) + _ZERO  # +0: fresh, and a zero sum's sign as ATen's (it starts from +0)
+        if type(r) is not np.ndarray:
+            r = np.asarray(r)
+        return r.reshape(final_shape) if r.shape != final_shape else r
+    return run
+
+
+_PLANS = {}
+_MAX_PLANS = 4096
+
+
+def cascade_sum(x, axes=None, keepdims=False, *, lanes=None, threads=None):
+    """Sum float32 `x` over `axes` (None: all) exactly as PyTorch's CPU `sum` does."""
+    if type(x) is not np.ndarray:
+        x = np.asarray(x)
+    if type(axes) is list:
+        axes = tuple(axes)
+    key = (x.shape, x.strides, x.dtype.char, axes, keepdims,
+           LANES if lanes is None else lanes, NUM_THREADS if threads is None else threads)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[key] = _make_plan(x, *key[3:])
+    return plan(x)
