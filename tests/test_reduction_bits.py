@@ -165,3 +165,65 @@ def test_seed_003_training_loop_prints_torchs_digits():
     expected = _run(SEED_003, torch)
     got = _run(SEED_003, chainrule)
     assert got == expected
+
+
+def test_random_1d_lengths_and_thread_counts(torch_threads):
+    # every branch of the 1-D cascade: flat orders (< 16), one or more 4-vector rows, one or
+    # several 16-row blocks with leftovers (_flat_sum), beyond 256 rows, and two-pass splits
+    rng = np.random.default_rng(77)
+    lengths = [int(n) for n in rng.integers(16, 9000, 40)] + [
+        2047, 2048, 2049, 8191, 8192, 8193, 8200, 16384 + 37, 32767, 32768, 40000 + 5, 100003]
+    for i, n in enumerate(lengths):
+        threads = 1 + i % 3
+        torch.set_num_threads(threads)
+        _assert_same_bits(_data(rng, (n,)), None, threads=threads)
+
+
+def test_random_rows_and_columns_of_contiguous_inputs(torch_threads):
+    # C-contiguous inputs reduced over leading, trailing or middle dims (the reshape plans)
+    rng = np.random.default_rng(78)
+    for trial in range(60):
+        threads = 1 + trial % 3
+        torch.set_num_threads(threads)
+        rows, cols = (int(s) for s in rng.integers(1, 600, 2))
+        if rows * cols > 150000:
+            cols = max(1, 150000 // rows)
+        batch = int(rng.integers(1, 5))
+        x = _data(rng, (batch, rows, cols) if trial % 2 else (rows, cols))
+        for axes in ([(1,), (2,), (1, 2), (0, 1)] if trial % 2 else [(0,), (1,)]):
+            _assert_same_bits(x, axes, keepdim=bool(trial % 4 == 1), threads=threads)
+
+
+def test_random_views_and_repeated_plans(torch_threads):
+    # non-contiguous views go through the general plan; plans are cached per (shape, strides,
+    # axes, ...), so each case runs twice on fresh data
+    rng = np.random.default_rng(79)
+    for trial in range(40):
+        threads = 1 + trial % 3
+        torch.set_num_threads(threads)
+        ndim = int(rng.integers(2, 4))
+        shape = tuple(int(s) for s in rng.integers(1, 60 if ndim == 3 else 400, ndim))
+        k = int(rng.integers(1, ndim + 1))
+        axes = tuple(sorted(int(a) for a in rng.choice(ndim, k, replace=False)))
+        perm = rng.permutation(ndim)
+        for _ in range(2):
+            x = np.transpose(_data(rng, shape), perm)
+            if trial % 3 == 0:
+                x = x[::2]
+            _assert_same_bits(x, axes, threads=threads)
+
+
+def test_negative_strides_sum_as_the_contiguous_copy():
+    rng = np.random.default_rng(80)
+    x = _data(rng, (37, 41))
+    for axes in [None, (0,), (1,)]:
+        got = cs.cascade_sum(x[::-1, ::-1], axes)
+        want = _torch_sum(np.ascontiguousarray(x[::-1, ::-1]), axes)
+        assert np.array_equal(_bits(got), _bits(want))
+
+
+def test_results_are_fresh_arrays():
+    x = np.ones((4, 1), np.float32)
+    r = cs.cascade_sum(x, (1,))
+    r += 1
+    assert np.all(x == 1) and isinstance(cs.cascade_sum(np.ones(3, np.float32)), np.ndarray)

@@ -135,6 +135,8 @@ def _seq(v):
         return v[0] if n else np.zeros(v.shape[1:], v.dtype)
     if v.ndim == 1:
         return np.add.accumulate(v)[-1]
+    if v.size < _LOOP_SIZE * n and v.size > n and v.flags.c_contiguous:
+        return np.add.reduce(v, axis=0)  # the common case of the test below, decided quickly
     shape, strides = v.shape[1:], v.strides[1:]
     if v.size >= _LOOP_SIZE * n and _contiguous_run(shape, strides, v.itemsize) < _LONG_RUN:
         out = np.empty_like(v[0])  # order K: v's memory order
@@ -265,9 +267,10 @@ def _flat_sum(n, lanes):
 
 
 # -- TensorIterator emulation --------------------------------------------------------------------
-def _iterator_dims(shape, in_strides, out_strides):
+def _iterator_dims(shape, in_strides, out_strides, with_order=False):
     """Reorder (reduced dims first, then by stride) and coalesce, as TensorIterator does.
-    Returns a list of [size, in_stride, out_stride], innermost first."""
+    Returns a list of [size, in_stride, out_stride], innermost first (and, with_order, the
+    axes of x in that order: the merged dims are runs of consecutive axes of it)."""
     ndim = len(shape)
     perm = list(range(ndim - 1, -1, -1))
 
@@ -304,7 +307,7 @@ def _iterator_dims(shape, in_strides, out_strides):
             last[0] *= size
         else:
             merged.append([size, ins, outs])
-    return merged
+    return (merged, perm) if with_order else merged
 
 
 def _loop2d(y, s0, s1, size0, size1, lanes):
@@ -340,14 +343,11 @@ def _strided(x, offset_bytes, sizes, strides):
     return as_strided(x, tuple(sizes), tuple(strides), writeable=False)
 
 
-def _full_range_calls(x, dims, lanes, split_chunks=None):
-    """Serial loop over all 2-D blocks; returns per-(dim1, outer dims) results, dim 1 first."""
+def _full_range_calls(y, dims, lanes, split_chunks=None):
+    """Serial loop over all 2-D blocks of y (x viewed as the iterator's dims, innermost
+    first); returns per-(dim1, outer dims) results, dim 1 first."""
     size0, s0, _ = dims[0]
     size1, s1, _ = dims[1]
-    outer = dims[2:]
-    sizes = [size0, size1] + [d[0] for d in outer]
-    strides = [s0, s1] + [d[1] for d in outer]
-    y = _strided(x, 0, sizes, strides)
     if split_chunks is None:
         return _loop2d(y, s0, s1, size0, size1, lanes)
     parts = [_loop2d(y[:, b:e], s0, s1, size0, e - b, lanes) for b, e in split_chunks]
@@ -446,6 +446,10 @@ def _contiguous_plan(shape, axes, lanes, threads):
         return two_pass
     if after == 1:
         # rows: each output sums one contiguous row; splitting rows over threads changes nothing
+        if 4 < within < 2 * lanes:  # each row one flat sequence: gather it, sum row by row
+            order = (np.arange(lanes) if within == lanes else _order(within, "inner", lanes)
+                     if within > lanes else _order(within, "row_sum"))
+            return lambda x: np.add.reduce(x.reshape(before, within).T[order], axis=0)
         if within >= lanes:
             return lambda x: _inner_vec(x.reshape(before, within).T, lanes)
         return lambda x: _row_sum(x.reshape(before, within).T)
@@ -481,8 +485,9 @@ def _contiguous_plan(shape, axes, lanes, threads):
     return batched_columns
 
 
-def _general_plan(shape, strides, axes, out_shape, lanes, threads):
-    """Any layout: TensorIterator's dims, 2-D loop over blocks, thread splits, output scatter."""
+def _general_plan(shape, strides, axes, lanes, threads):
+    """Any layout: TensorIterator's dims, 2-D loop over blocks, thread splits. The plan's
+    function returns the kept dims in x's order."""
     ndim, size = len(shape), math.prod(shape)
     # output: a fresh C-contiguous tensor, stride 0 along reduced dims
     out_strides, step = [0] * ndim, 4
@@ -490,7 +495,7 @@ def _general_plan(shape, strides, axes, out_shape, lanes, threads):
         if i not in axes:
             out_strides[i] = step
             step *= shape[i]
-    dims = _iterator_dims(shape, list(strides), out_strides)
+    dims, order = _iterator_dims(shape, list(strides), out_strides, with_order=True)
     if len(dims) == 1:
         dims.append([1, 0, 0])
     n_reduced = sum(1 for d in dims if d[2] == 0)
@@ -504,6 +509,13 @@ def _general_plan(shape, strides, axes, out_shape, lanes, threads):
                 buffer[t] = _range_sum(x, dims, begin, end, lanes)
             return _vec_sum(buffer, lanes)
         return two_pass
+    # x seen as the iterator's dims: its axes outermost first, reshaped (a view: the merged
+    # axes are compatible), then reversed to innermost first
+    outer_first = order[::-1]
+    merged_sizes = tuple(d[0] for d in reversed(dims))
+    if not kept and dims[0][1] == 4 and dims[1][0] == 1:  # one contiguous run (any axis order)
+        flat_sum = _flat_sum(size, lanes)
+        return lambda x: flat_sum(x.transpose(outer_first).reshape(size))
     chunks = None
     if kept and size >= GRAIN_SIZE and threads > 1 and n_reduced == 1:
         # parallel_dim_reduction splits the outermost kept dim that has >= threads columns;
@@ -518,24 +530,24 @@ def _general_plan(shape, strides, axes, out_shape, lanes, threads):
         if split == 1:
             round_to = 32 if dims[1][1] == 4 else 0
             chunks = _column_chunks(dims[1][0], threads, round_to)
-    kept_sizes = tuple(d[0] for d in reversed(kept))
-    kept_strides = tuple(d[2] for d in reversed(kept))
+    # the results come as the kept merged dims, innermost first: reversed and unmerged, they
+    # are x's kept axes in iterator order, transposed back to x's order
+    kept_order = [a for a in outer_first if a not in axes]
+    kept_sizes = tuple(shape[a] for a in kept_order)
+    back = tuple(np.argsort(kept_order))
 
     def general(x):
-        r = _full_range_calls(x, dims, lanes, chunks)  # axes: dim 1, dim 2, ... (innermost first)
+        y = x.transpose(outer_first).reshape(merged_sizes).transpose()
+        r = _full_range_calls(y, dims, lanes, chunks)  # axes: dim 1, dim 2, ...
         # accumulate over the reduced dims beyond dim 0, in call order (dim 1 fastest)
         if n_reduced > 1:
             lead = r.shape[:n_reduced - 1]
             r = np.moveaxis(r, list(range(n_reduced - 1)), list(range(n_reduced - 2, -1, -1)))
             r = r.reshape((math.prod(lead),) + r.shape[n_reduced - 1:])
             r = _seq(np.ascontiguousarray(r)) if r.shape[0] > 1 else r[0]
-        out = np.empty(out_shape, _F32)
-        if kept:
-            view = np.lib.stride_tricks.as_strided(out, kept_sizes, kept_strides)
-            view[...] = np.transpose(r, tuple(range(r.ndim - 1, -1, -1)))
-        else:
-            out[...] = r
-        return out
+        if not kept_order:
+            return r
+        return np.transpose(np.transpose(r).reshape(kept_sizes), back)
     return general
 
 
@@ -556,7 +568,7 @@ def _make_plan(x, axes, keepdims, lanes, threads):
         strides = x.strides
         if any(s < 0 for s in strides):
             strides = np.empty(x.shape, x.dtype).strides  # the plan runs on a C-contiguous copy
-        general = _general_plan(x.shape, strides, axes, out_shape, lanes, threads)
+        general = _general_plan(x.shape, strides, axes, lanes, threads)
         if strides != x.strides:
             plan = lambda x: general(np.ascontiguousarray(x))  # noqa: E731
         else:
