@@ -35,11 +35,13 @@ import gc
 import os
 import sys
 import threading
+import types
 import weakref
 
 import numpy as np
 
 from .. import _dtype
+from ..autograd.graph import _next_seq
 from ..tensor import Tensor
 from .ir import Graph, Node, Source
 from .kernels import OPS
@@ -309,6 +311,7 @@ def _lowered(fn, recorder):
         tr = active()
         if tr is None or tr.depth:
             return fn(*args, **kwargs)
+        first_seq = _next_seq()  # nodes numbered from here on were made by this op
         tr.depth += 1
         try:
             out = fn(*args, **kwargs)
@@ -318,7 +321,7 @@ def _lowered(fn, recorder):
         tr.depth += 1  # helpers the recorder calls (normalize_index...) are not ops to record
         try:
             if recorder(tr, out, *args, **kwargs) is not NotImplemented \
-                    and _saved_known(tr, _tensors_in(out, [])):
+                    and _saved_known(tr, _tensors_in(out, []), first_seq):
                 return out
         except _Mismatch:
             pass
@@ -432,13 +435,17 @@ def _record_opaque_grad(tr, fn, args, kwargs, out, name):
             tr.opaque_grads[edge_[0]] = group
 
 
-def _saved_known(tr, results):
+def _saved_known(tr, results, first_seq):
     """True when every tensor the new autograd nodes of `results` saved has an IR value (a
     lowering leaves side values such as an index it reshaped unknown: then it is opaque)."""
-    for t in results:
-        node = t._grad_fn
-        if node is None or node._seq < tr.start_seq:
+    stack = [t._grad_fn for t in results if t._grad_fn is not None]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node._seq < first_seq:
             continue
+        seen.add(node)
+        stack.extend(fn for fn, _ in node.next_functions if fn is not None)
         for v in node._saved or ():
             arr = getattr(v, "_data", None)
             if arr is None or not isinstance(arr, np.ndarray) or id(arr) in tr.env:
@@ -538,8 +545,10 @@ def _inplace(fn, functional):
 def _check_inplace_allowed(t, args, fn):
     from ..autograd import grad_mode
 
-    if grad_mode.state.enabled and (t._requires_grad or any(
-            x._requires_grad for x in _tensors_in(args, []))):
+    # A non-leaf written in place gets its new grad_fn from the eager op (CopySlices...), which
+    # the traced backward runs like any node; a saved value it overwrote fails the version
+    # check there, as in eager. Leaves requiring grad cannot be written (eager refuses too).
+    if grad_mode.state.enabled and t._requires_grad and t._grad_fn is None:
         raise CompileError(
             f"in-place '{fn.__name__}' on a tensor that requires grad is not supported inside a "
             "compiled function; write it out of place (y = x + 1 instead of x.add_(1)), or do "
@@ -926,14 +935,62 @@ def _install(wrappers):
         if replacement is None:
             if isinstance(value, property) and value.fget in wrappers:
                 replacement = property(wrappers[value.fget])
+            elif name.startswith("new_"):
+                replacement = _new_method(value)
             else:
                 try:
-                    replacement = wrappers.get(value)
+                    replacement = wrappers.get(value) or _rebound(value, wrappers)
                 except TypeError:
                     continue
         if replacement is not None:
             _saved_attrs.append((Tensor, name, value))
             setattr(Tensor, name, replacement)
+
+
+def _rebound(fn, wrappers):
+    """A method made by a factory around an op (`__rpow__ = _swap(pow)`, `float =
+    _cast_method(...)`) holds the original op in its closure: the same function with the
+    wrapper in that cell instead, so the op is recorded (else its result would be unrecorded)."""
+    cells = getattr(fn, "__closure__", None)
+    if not cells or not isinstance(fn, types.FunctionType):
+        return None
+    contents = []
+    for cell in cells:
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            return None
+        try:
+            contents.append(wrappers.get(value, value))
+        except TypeError:
+            contents.append(value)
+    if all(c is cell.cell_contents for c, cell in zip(contents, cells)):
+        return None
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
+                             tuple(types.CellType(c) for c in contents))
+    new.__kwdefaults__ = fn.__kwdefaults__
+    new.__qualname__ = fn.__qualname__
+    return new
+
+
+def _new_method(fn):
+    """`t.new_zeros(...)`, `t.new_tensor(data)`...: constants (opaque if data holds tensors)."""
+    def wrapper(self, *args, **kwargs):
+        tr = active()
+        if tr is None or tr.depth:
+            return fn(self, *args, **kwargs)
+        tr.depth += 1
+        try:
+            out = fn(self, *args, **kwargs)
+        finally:
+            tr.depth -= 1
+        if _tensors_in((args, kwargs), []):
+            _record_opaque(tr, fn, (self,) + args, kwargs, out)
+        elif isinstance(out, Tensor):
+            tr.const(out._data)
+        return out
+
+    return _named(wrapper, fn)
 
 
 def start(tracer):
