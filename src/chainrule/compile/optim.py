@@ -10,6 +10,8 @@ effects, as any `.grad` access).
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from ..autograd import grad_mode
@@ -112,23 +114,50 @@ def _traced_zero_grad(orig):
     return zero_grad
 
 
-def class_patches():
-    """(class, attribute, replacement) for every optimizer class, installed while tracing."""
-    from .. import optim
+def _step_template(self, closure=None, *, _chainrule_compile_hook):
+    return _chainrule_compile_hook(self, closure)
+
+
+def _zero_grad_template(self, set_to_none=True, *, _chainrule_compile_hook):
+    return _chainrule_compile_hook(self, set_to_none)
+
+
+def install():
+    """Trace every optimizer's `step` and `zero_grad` (while a trace runs). Returns an undo.
+
+    References to these functions are saved elsewhere (lr schedulers wrap `optimizer.step`
+    with the function they found on the class), so, as for `Tensor._make`, the function
+    objects' code is swapped rather than the class attributes; functions with a closure
+    (`super()`) keep their code and are replaced on their class instead."""
     from ..optim.optimizer import Optimizer
 
-    patches = [(Optimizer, "zero_grad", _traced_zero_grad(Optimizer.zero_grad))]
-    seen = set()
-    stack = [Optimizer]
+    undo = []
+    classes, stack = [Optimizer], [Optimizer]
     while stack:
-        cls = stack.pop()
-        for sub in cls.__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
+        for sub in stack.pop().__subclasses__():
+            if sub not in classes:
+                classes.append(sub)
                 stack.append(sub)
-                if "step" in vars(sub):
-                    patches.append((sub, "step", _traced_step(vars(sub)["step"])))
-        if "zero_grad" in vars(cls) and cls is not Optimizer:
-            patches.append((cls, "zero_grad", _traced_zero_grad(vars(cls)["zero_grad"])))
-    del optim
-    return patches
+    for cls in classes:
+        for name, template, traced in (("step", _step_template, _traced_step),
+                                       ("zero_grad", _zero_grad_template, _traced_zero_grad)):
+            fn = vars(cls).get(name)
+            if not isinstance(fn, types.FunctionType):
+                continue
+            if fn.__closure__ is None:
+                original = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__,
+                                              fn.__defaults__, None)
+                code, kwdefaults = fn.__code__, fn.__kwdefaults__
+                fn.__code__ = template.__code__
+                fn.__kwdefaults__ = {"_chainrule_compile_hook": traced(original)}
+                undo.append(lambda fn=fn, code=code, kw=kwdefaults: (
+                    setattr(fn, "__code__", code), setattr(fn, "__kwdefaults__", kw)))
+            else:
+                setattr(cls, name, traced(fn))
+                undo.append(lambda cls=cls, name=name, fn=fn: setattr(cls, name, fn))
+
+    def restore():
+        while undo:
+            undo.pop()()
+
+    return restore

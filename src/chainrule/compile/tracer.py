@@ -133,7 +133,10 @@ class Tracer:
         return node
 
     def input(self, array, source):
-        node = Node("input", (), {"source": source}, array.shape, array.dtype, array)
+        # A snapshot: a later write to the array that the trace did not record shows up as a
+        # difference at the end of the trace (runtime._check_untraced_write).
+        node = Node("input", (), {"source": source}, array.shape, array.dtype,
+                    np.array(array, copy=True))
         self.graph.nodes.append(node)
         self.graph.inputs.append(node)
         self.env[id(array)] = node
@@ -672,6 +675,7 @@ def _touch_outside(tr, t):
 _PATCH_LOCK = threading.RLock()
 _patch_depth = 0
 _saved_attrs: list = []
+_restore_optim = None
 
 
 def _namespaces():
@@ -899,11 +903,10 @@ class patched_ops:
                 _WRAPPERS = _build_wrappers()
             _install(_WRAPPERS)
             _install_creation_hooks()
-            from .optim import class_patches
+            from .optim import install
 
-            for owner, name, value in class_patches():
-                _saved_attrs.append((owner, name, owner.__dict__[name]))
-                setattr(owner, name, value)
+            global _restore_optim
+            _restore_optim = install()
         _patch_depth += 1
         return self
 
@@ -912,6 +915,7 @@ class patched_ops:
         _patch_depth -= 1
         if _patch_depth == 0:
             _remove_creation_hooks()
+            _restore_optim()
             while _saved_attrs:
                 owner, name, value = _saved_attrs.pop()
                 setattr(owner, name, value)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, grads_of, state_tensor, step_tensor
+from .optimizer import (CHUNK_BYTES, Optimizer, chunk_bounds, flat_views, grads_of, state_tensor,
+                        step_tensor)
 
 
 def lerp_(start, end, weight, scratch):
@@ -49,7 +50,8 @@ class Adam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-            amsgrad = group["amsgrad"]
+            amsgrad, maximize = group["amsgrad"], group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
             for p, grad in grads_of(group):
                 param = p._data
                 state = self.state[p]
@@ -59,43 +61,75 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = state_tensor(np.zeros_like(param))
                     if amsgrad:
                         state["max_exp_avg_sq"] = state_tensor(np.zeros_like(param))
-                if group["maximize"]:
-                    grad = -grad
                 step_t = state["step"]._data
                 step_t += 1
                 step = step_t.item()
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        param *= 1 - lr * weight_decay
-                    else:
-                        grad = grad + weight_decay * param
-                exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                # Two scratch arrays per shape instead of a temporary per expression: the
-                # update is memory-bound, and large temporaries cost page faults.
-                tmp, denom = self._scratch(param, 2)
-                lerp_(exp_avg, grad, 1 - beta1, tmp)
-                exp_avg_sq *= beta2
-                np.multiply(grad, grad, out=tmp)
-                tmp *= 1 - beta2
-                exp_avg_sq += tmp
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
-                if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]._data
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    np.sqrt(max_sq, out=denom)
+                update = _AdamUpdate(beta1, beta2, lr / bias_correction1, bias_correction2 ** 0.5,
+                                     eps, maximize, weight_decay, decoupled, lr)
+                max_sq = state["max_exp_avg_sq"]._data if amsgrad else None
+                operands = (param, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                            max_sq)
+                flat = None
+                if param.nbytes > CHUNK_BYTES and grad.shape == param.shape:
+                    if not grad.flags.c_contiguous and param.flags.c_contiguous:
+                        grad = np.ascontiguousarray(grad)  # one pass, not one per operation
+                        operands = (param, grad) + operands[2:]
+                    flat = flat_views(*operands)
+                if flat is None:  # small (or unusually laid out): whole arrays
+                    update(*operands, *self._scratch(param, 3))
                 else:
-                    np.sqrt(exp_avg_sq, out=denom)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                # PyTorch's addcdiv_: param + (value * exp_avg) / denom, left to right.
-                np.multiply(exp_avg, -step_size, out=tmp)
-                tmp /= denom
-                param += tmp
+                    scratch = self._chunk_scratch(param.dtype, 3)
+                    for start, stop in chunk_bounds(param.size, param.itemsize):
+                        n = stop - start
+                        update(*[a if a is None else a[start:stop] for a in flat],
+                               *[s[:n] for s in scratch])
                 p._vc[0] += 1
         return loss
+
+
+class _AdamUpdate:
+    """One parameter's Adam update, applied to whole arrays or to matching slices of them
+    (Note [Chunked updates]). The operations and their order are those of PyTorch's
+    single-tensor Adam; `tmp`, `denom` and `gbuf` are scratch arrays of the operands' shape."""
+
+    __slots__ = ("beta1", "beta2", "step_size", "bias_correction2_sqrt", "eps", "maximize",
+                 "weight_decay", "decoupled", "lr")
+
+    def __init__(self, beta1, beta2, step_size, bias_correction2_sqrt, eps, maximize,
+                 weight_decay, decoupled, lr):
+        self.beta1, self.beta2, self.step_size = beta1, beta2, step_size
+        self.bias_correction2_sqrt, self.eps, self.maximize = bias_correction2_sqrt, eps, maximize
+        self.weight_decay, self.decoupled, self.lr = weight_decay, decoupled, lr
+
+    def __call__(self, param, grad, exp_avg, exp_avg_sq, max_sq, tmp, denom, gbuf):
+        if self.maximize:
+            grad = np.negative(grad, out=gbuf)
+        weight_decay = self.weight_decay
+        if weight_decay != 0:
+            if self.decoupled:
+                param *= 1 - self.lr * weight_decay
+            else:  # grad.add(param, alpha=weight_decay)
+                np.multiply(param, weight_decay, out=tmp)
+                grad = np.add(grad, tmp, out=gbuf)
+        lerp_(exp_avg, grad, 1 - self.beta1, tmp)
+        # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): v*b2 + ((1-b2)*g)*g
+        exp_avg_sq *= self.beta2
+        np.multiply(grad, 1 - self.beta2, out=tmp)
+        tmp *= grad
+        exp_avg_sq += tmp
+        if max_sq is not None:
+            np.maximum(max_sq, exp_avg_sq, out=max_sq)
+            np.sqrt(max_sq, out=denom)
+        else:
+            np.sqrt(exp_avg_sq, out=denom)
+        denom /= self.bias_correction2_sqrt
+        denom += self.eps
+        # PyTorch's addcdiv_: param + (value * exp_avg) / denom, left to right.
+        np.multiply(exp_avg, -self.step_size, out=tmp)
+        tmp /= denom
+        param += tmp
 
 
 class AdamW(Adam):
