@@ -215,6 +215,29 @@ def test_shuffle_order_equals_torch(use_generator):
     np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
 
 
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_tensor_dataset_batches_equal_torch_with_a_draw_mid_epoch(drop_last):
+    """The TensorDataset fast path slices one index array per pass; its draws (the global
+    seed when the first batch is wanted) must stay where the lazy samplers make them."""
+    def run(lib, data):
+        lib.manual_seed(11)
+        ds = data.TensorDataset(lib.arange(30).reshape(10, 3), lib.arange(10))
+        out = []
+        for loader in (data.DataLoader(ds, batch_size=4, shuffle=True, drop_last=drop_last),
+                       data.DataLoader(ds, batch_size=3, drop_last=drop_last)):
+            for _ in range(2):
+                batches = []
+                for x, y in loader:
+                    batches.append((x.tolist(), y.tolist(), lib.rand(1).tolist()))
+                out.append(batches)
+        return out + [lib.rand(2).tolist()]
+
+    ours, theirs = both(run)
+    assert [[b[:2] for b in e] for e in ours[:-1]] == [[b[:2] for b in e] for e in theirs[:-1]]
+    draws = lambda out: [v for e in out[:-1] for b in e for v in b[2]] + out[-1]  # noqa
+    np.testing.assert_allclose(draws(ours), draws(theirs), rtol=1e-6)
+
+
 def test_samplers_match_torch_where_deterministic():
     def make(lib, data):
         seq = list(data.SequentialSampler(range(5)))

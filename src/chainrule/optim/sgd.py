@@ -35,21 +35,31 @@ class SGD(Optimizer):
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p, grad in grads_of(group):
                 param = p._data
+                # One scratch array per shape instead of a temporary per expression.
+                (tmp,) = self._scratch(param, 1)
                 if group["maximize"]:
                     grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
+                if weight_decay != 0:  # grad.add(param, alpha=weight_decay)
+                    np.multiply(param, weight_decay, out=tmp)
+                    grad = grad + tmp
                 if momentum != 0:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         state["momentum_buffer"] = state_tensor(np.array(grad, copy=True))
-                    else:
+                    else:  # buf.mul_(momentum).add_(grad, alpha=1 - dampening)
                         buf = buf._data
                         buf *= momentum
-                        buf += (1 - dampening) * grad
+                        np.multiply(grad, 1 - dampening, out=tmp)
+                        buf += tmp
                     buf = state["momentum_buffer"]._data
-                    grad = grad + momentum * buf if nesterov else buf
-                param += -lr * grad
+                    if nesterov:  # grad.add(buf, alpha=momentum)
+                        np.multiply(buf, momentum, out=tmp)
+                        grad = grad + tmp
+                    else:
+                        grad = buf
+                # param.add_(grad, alpha=-lr)
+                np.multiply(grad, -lr, out=tmp)
+                param += tmp
                 p._vc[0] += 1
         return loss

@@ -119,6 +119,17 @@ class DataLoader:
         dataset, collate = self.dataset, self.collate_fn
         fast = (self._auto_collation and collate is default_collate
                 and _is_plain_tensor_dataset(dataset))
+        if fast:
+            order = _order_array(self._index_sampler)
+            if order is not None:
+                # The batches are slices of one index array: no per-sample Python.
+                size = self._index_sampler.batch_size
+                stop = len(order) - (len(order) % size if self._index_sampler.drop_last else 0)
+                tensors = dataset.tensors
+                for start in range(0, stop, size):
+                    rows = order[start:start + size]
+                    yield [Tensor._make(t._data[rows]) for t in tensors]
+                return
         getitems = getattr(dataset, "__getitems__", None)
         for index in self._index_sampler:
             if fast:
@@ -161,6 +172,16 @@ class DataLoader:
                 return -(-length // self.batch_size)
             return length
         return len(self._index_sampler)
+
+
+def _order_array(batch_sampler):
+    """The whole pass's index order as an array, when `batch_sampler` is a plain BatchSampler
+    over a plain sequential or random sampler that can give one (else None)."""
+    if type(batch_sampler) is not BatchSampler:
+        return None
+    if type(batch_sampler.sampler) not in (SequentialSampler, RandomSampler):
+        return None
+    return batch_sampler.sampler._order_array()
 
 
 def get_worker_info():

@@ -24,6 +24,12 @@ class SequentialSampler(Sampler):
     def __len__(self):
         return len(self.data_source)
 
+    def _order_array(self):
+        """One pass's indices as an int64 array (the DataLoader's vectorized path)."""
+        import numpy as np
+
+        return np.arange(len(self.data_source), dtype=np.int64)
+
 
 def _fresh_seed(generator=None):
     """One int64 draw from `generator` (default: the global one), as PyTorch takes it."""
@@ -77,6 +83,19 @@ class RandomSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+    def _order_array(self):
+        """One pass's indices as an int64 array, drawn as `__iter__` draws them (the global
+        seed, then one permutation from a private generator); None where only the lazy
+        iterator reproduces the draws (replacement, a generator of the caller's, num_samples).
+        Called when the first batch is wanted, which is when `__iter__` would draw too."""
+        if self.replacement or self.generator is not None or self._num_samples is not None:
+            return None
+        from ...random import Generator, randperm
+
+        generator = Generator()
+        generator.manual_seed(_fresh_seed())
+        return randperm(len(self.data_source), generator=generator)._data
 
 
 class SubsetRandomSampler(Sampler):
