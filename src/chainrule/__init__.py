@@ -103,3 +103,26 @@ def get_num_threads():
 
 
 from .compile import compile  # noqa: E402,F811  (tracing compiler: see compile/__init__.py)
+
+# Functions PyTorch scripts use beyond the core ops (see _extras.py).
+from . import _extras  # noqa: E402
+from ._extras import set_default_device, get_default_device  # noqa: E402,F401
+
+for _name in ["matmul", "mm", "bmm", "mv", "dot", "outer", "sum", "mean", "prod", "exp", "log",
+              "sqrt", "abs", "sigmoid", "tanh", "clamp", "neg", "sin", "cos", "maximum",
+              "minimum", "eq", "ne", "lt", "le", "gt", "ge", "floor", "ceil", "round",
+              "remainder", "floor_divide", "cumsum", "gather", "index_select", "where",
+              "argmax", "argmin", "sort", "topk", "std", "var", "logical_and", "logical_or",
+              "logical_not", "cat", "stack", "addmm", "relu"]:
+    _fn = globals().get(_name)
+    if _fn is not None and "out" not in getattr(getattr(_fn, "__code__", None), "co_varnames", ()):
+        globals()[_name] = _extras.with_out(_fn)
+del _name, _fn
+
+for _name in _extras.ALIASED_REDUCTIONS:
+    if _name in globals():
+        globals()[_name] = _extras.with_numpy_aliases(globals()[_name])
+    if _name in _ops.METHODS:
+        setattr(Tensor, _name, _extras.with_numpy_aliases(_ops.METHODS[_name]))
+del _name
+from . import accelerator  # noqa: E402,F401

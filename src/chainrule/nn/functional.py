@@ -494,3 +494,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 __all__ = [name for name in dir() if not name.startswith("_") and callable(globals()[name])
            and name not in ("Tensor", "wrap", "math", "warnings", "np")]
+
+
+# Convolution and pooling (nn/_conv.py).
+from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: E402,F401
+                    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)

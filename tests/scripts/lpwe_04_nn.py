@@ -1,0 +1,45 @@
+# "Learning PyTorch with Examples": the nn package.
+import torch
+import math
+
+torch.manual_seed(2)
+
+x = torch.linspace(-math.pi, math.pi, 2000)
+y = torch.sin(x)
+
+# For this example, the output y is a linear function of (x, x^2, x^3), so
+# we can consider it as a linear layer neural network. Let's prepare the
+# tensor (x, x^2, x^3).
+p = torch.tensor([1, 2, 3])
+xx = x.unsqueeze(-1).pow(p)
+print(xx.shape, xx.dtype, p.dtype)
+
+model = torch.nn.Sequential(
+    torch.nn.Linear(3, 1),
+    torch.nn.Flatten(0, 1)
+)
+print(model)
+
+loss_fn = torch.nn.MSELoss(reduction='sum')
+
+learning_rate = 1e-6
+for t in range(1000):  # the tutorial runs 2000 steps; 1000 keep the test fast
+    y_pred = model(xx)
+
+    loss = loss_fn(y_pred, y)
+    if t % 100 == 99:
+        print(t, loss.item())
+
+    model.zero_grad()
+
+    loss.backward()
+
+    with torch.no_grad():
+        for param in model.parameters():
+            param -= learning_rate * param.grad
+
+linear_layer = model[0]
+
+print(f'Result: y = {linear_layer.bias.item()} + {linear_layer.weight[:, 0].item()} x + {linear_layer.weight[:, 1].item()} x^2 + {linear_layer.weight[:, 2].item()} x^3')
+print(linear_layer.weight)
+print(linear_layer.bias)
