@@ -246,12 +246,31 @@ def pow(a, exponent, *, out=None):
     x, p, ta, _ = binary(a, exponent)
     if x.dtype.kind in "iu" and isinstance(p, int) and p < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    result = wrap(x * x if p == 2 else _int_safe_power(x, p))
+    result = wrap(_scalar_power(x, p))
     node = record(PowBackward0, result, (ta,))
     if node is not None:
         node.exponent = p
         node.save(ta)
     return _maybe_out(result, out)
+
+
+def _scalar_power(x, p):
+    """x ** p for a number p, with PyTorch's special cases for floats (its CPU kernel computes
+    x*x*x for p=3, 1/(x*x) for p=-2...), so that results match to the last bit."""
+    if x.dtype.kind == "f":
+        if p == 2:
+            return x * x
+        if p == 3:
+            return x * x * x
+        if p == -0.5:
+            return 1 / np.sqrt(x)
+        if p == -1:
+            return 1 / x
+        if p == -2:
+            return 1 / (x * x)
+    elif p == 2:
+        return x * x
+    return _int_safe_power(x, p)
 
 
 def _int_safe_power(x, p):
