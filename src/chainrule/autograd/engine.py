@@ -228,7 +228,11 @@ def _store_grad(variable, g, m, delivered):
     if m is ARRAY_MATH:
         if current is None:
             if id(g) in delivered or g.base is not None or not isinstance(g, np.ndarray):
-                g = np.array(g, copy=True)
+                g = np.array(g, copy=True, order="C")
+            elif not g.flags.c_contiguous and variable._data.flags.c_contiguous:
+                # The grad takes the parameter's layout (PyTorch's layout contract): a
+                # column-major grad would make every optimizer pass stride across memory.
+                g = np.ascontiguousarray(g)
             delivered.add(id(g))
             variable._grad = Tensor._make(g)
         else:
