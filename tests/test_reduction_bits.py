@@ -227,3 +227,13 @@ def test_results_are_fresh_arrays():
     r = cs.cascade_sum(x, (1,))
     r += 1
     assert np.all(x == 1) and isinstance(cs.cascade_sum(np.ones(3, np.float32)), np.ndarray)
+
+
+@pytest.mark.parametrize("lanes", [4, 8, 16])
+def test_spelled_out_1d_cascade_matches_the_generic_one(lanes):
+    # _flat_sum (per-length plan) against _vec_sum (generic), also for vector widths torch
+    # does not run here
+    rng = np.random.default_rng(lanes)
+    for n in list(range(1, 80)) + [int(n) for n in rng.integers(80, 10000, 25)]:
+        v = _data(rng, (n,))
+        assert _bits(cs._flat_sum(n, lanes)(v)) == _bits(cs._vec_sum(v, lanes)), n

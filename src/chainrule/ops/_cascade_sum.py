@@ -7,23 +7,36 @@ for rows contiguous in memory, does this on whole Vectorized<float> registers wh
 added at the end. Which of these applies depends on the memory layout (TensorIterator's
 dimension order), the vector width (8 floats: see `_detect_lanes`, AVX512 machines included)
 and, for tensors of 32768+ elements, on how the work is split over threads (`NUM_THREADS`,
-torch's default count; `set_num_threads` to follow a torch.set_num_threads call). This module replays that order with
-NumPy operations on whole arrays (no per-element Python loops):
+torch's default count; `set_num_threads` to follow a torch.set_num_threads call). This
+module replays that order with NumPy operations on whole arrays (no per-element Python
+loops):
 
+  _seq(v)         a strictly sequential sum along axis 0 (the building block, see below)
   _multi_row(v)   ATen's multi_row_sum along axis 0, each column on its own ("A")
   _row_sum(v)     ATen's row_sum: 4 interleaved multi_row_sums, then combined ("B")
   _inner_vec(v)   vectorized_inner_sum: row_sum over vectors, tail, then lanes in order
+  _flat_sum(n)    the same three for one contiguous run of n floats, spelled out
   cascade_sum(x, axes, keepdims)  the reduction, with TensorIterator's ordering,
                   coalescing, 2-D loop dispatch and thread split emulated
 
-Cost: a few dozen NumPy calls per reduction: ~20-45 us for tiny inputs (np.sum: 4-6 us),
-3-10x np.sum for large ones (512x1024: ~0.5 ms along axis 0, ~1.3 ms along rows, whose 8-lane
-inner loops NumPy iterates slowly). C-contiguous inputs whose reduced dims are adjacent take
-a reshape-only fast path; other layouts go through the TensorIterator emulation.
+Plans. All of the analysis (TensorIterator's dims, which 2-D loop, thread splits, slices,
+reshapes) depends only on (shape, strides, axes, keepdims, lanes, threads), so it runs once
+per such key (_make_plan) and yields a function of x that only does the array work. Three
+kinds: C-contiguous inputs whose reduced dims are adjacent are reached with reshapes
+(_contiguous_plan: one run of floats, rows, or columns); other layouts go through the
+TensorIterator emulation (_general_plan); empty or trivial reductions are np.add.reduce.
 
-Summing along axis 0 strictly left to right relies on NumPy's reduce being sequential when
-the summed axis is not the innermost loop (checked in tests/test_reduction_bits.py); where it
-would be innermost, an `add.accumulate` is used instead.
+Sequential sums. NumPy's reduce is sequential along an axis that is not its innermost loop
+(checked in tests/test_reduction_bits.py); where the axis would be innermost,
+np.add.accumulate is used instead; a few rows are added with a chain of binary adds. When
+the outputs are many but contiguous only in runs of 32 floats (the 4 x 8-lane vectors of a
+long row), reduce pays per run; a loop of in-place binary adds is ~3x faster there.
+Where the cascade degenerates to one flat sequence in some order (fewer than two vectors,
+or fewer than 8 rows), the elements are gathered in that order and summed once.
+
+Cost (2-core machine, see bench/bench_sum.py): ~1.5-2 us for a handful of floats, ~7 us
+for 640 (np.sum: 2-4 us); large inputs about 1-2.5x np.sum: column sums run at NumPy's speed,
+while row and 1-D sums are bound by NumPy's per-run overhead on 32-float runs.
 """
 from __future__ import annotations
 
@@ -101,7 +114,7 @@ def set_num_threads(n):
 
 # -- sequential sums ----------------------------------------------------------------------------
 _CHAIN = 4         # up to this many rows, a chain of binary adds beats one reduce call
-_LOOP_SIZE = 8192  # from this many outputs, short inner loops make add.reduce slow (see _seq)
+_LOOP_SIZE = 4096  # from this many outputs, short inner loops make add.reduce slow (see _seq)
 _LONG_RUN = 256    # ... unless the outputs' contiguous run is at least this long
 
 
@@ -174,8 +187,7 @@ def _multi_row(v):
         return _seq(v)
     blocks = n // step
     if blocks == 1:
-        level = v[:step]
-        level = _seq(level)[None]
+        level = _seq(v[:step])[None]
     else:
         level = _seq(v[:blocks * step].reshape((blocks, step) + v.shape[1:]).swapaxes(0, 1))
     # acc0 holds the leftover rows; acc1 and acc2 the sums of incomplete groups of `step`
@@ -231,8 +243,13 @@ def _flat_sum(n, lanes):
     quads, extra = divmod(nvec, 4)
     if n <= 4 or n == lanes:  # one flat sequence in memory order
         return _seq
-    if nvec <= 1:  # one flat sequence in another order (see _row_sum, _inner_vec)
-        order = _order(n, "row_sum") if n < lanes else _order(n, "inner", lanes)
+    if n < lanes:
+        if n >= 8:
+            return _row_sum
+        order = _order(n, "row_sum")  # one flat sequence in another order (see _row_sum)
+        return lambda v: np.add.accumulate(v[order])[-1]
+    if nvec == 1:  # ... or (see _inner_vec)
+        order = _order(n, "inner", lanes)
         return lambda v: np.add.accumulate(v[order])[-1]
     if quads >= 256:
         return functools.partial(_vec_sum, lanes=lanes)
@@ -446,9 +463,11 @@ def _contiguous_plan(shape, axes, lanes, threads):
         return two_pass
     if after == 1:
         # rows: each output sums one contiguous row; splitting rows over threads changes nothing
-        if 4 < within < 2 * lanes:  # each row one flat sequence: gather it, sum row by row
-            order = (np.arange(lanes) if within == lanes else _order(within, "inner", lanes)
-                     if within > lanes else _order(within, "row_sum"))
+        if 4 < within < min(8, lanes) or lanes <= within < 2 * lanes:
+            # each row is one flat sequence: gathered (as rows of a C-contiguous array) and
+            # summed row by row
+            order = (_order(within, "row_sum") if within < lanes else np.arange(lanes)
+                     if within == lanes else _order(within, "inner", lanes))
             return lambda x: np.add.reduce(x.reshape(before, within).T[order], axis=0)
         if within >= lanes:
             return lambda x: _inner_vec(x.reshape(before, within).T, lanes)
