@@ -107,7 +107,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if captured:
         Tensor = graph.Tensor
         for t, g in zip(non_leaves, captured):
-            if g is None:
+            if g is None or t.retains_grad:  # retain_grad already stored it (once, as torch)
                 continue
             if not create_graph:
                 g = Tensor._make(np.array(g, copy=True))

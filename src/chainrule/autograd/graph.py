@@ -214,11 +214,30 @@ def _op_name(node):
     return name[:cut] if cut > 0 else name
 
 
+def multi_output_view_error(name, nr, base_modified):
+    """PyTorch's refusal of an in-place write to (or after one on) an output of split/unbind."""
+    what = ("its base or another view of its base has been modified inplace" if base_modified
+            else "is being modified inplace")
+    return RuntimeError(
+        f"Output {nr} of {name} is a view and {what}. This view is the output of a function "
+        "that returns multiple views. Such functions do not allow the output views to be "
+        "modified inplace. You should replace the inplace operation by an out-of-place one.")
+
+
 def grad_accumulator(tensor) -> AccumulateGrad:
-    """The leaf's AccumulateGrad node, made once and held weakly by the tensor (as in PyTorch)."""
+    """The leaf's AccumulateGrad node, made once and held weakly by the tensor (as in PyTorch).
+
+    None for a view made under no_grad (it requires grad but its gradient goes nowhere, as in
+    PyTorch); an error for an output of split/unbind whose base was written in place."""
     ref = tensor._acc
     node = ref() if ref is not None else None
     if node is None:
+        extra = tensor._extra
+        if extra is not None and extra.__dict__:
+            if extra.__dict__.get("stale_multi_output"):
+                raise multi_output_view_error(*extra.stale_multi_output, True)
+            if extra.__dict__.get("no_grad_view"):
+                return None
         node = AccumulateGrad(tensor)
         tensor._acc = weakref.ref(node)
     return node

@@ -10,15 +10,17 @@ When the tensor is a view of a base, the write is recorded on the base as a Copy
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..tensor import Tensor
 
 from .. import _dtype, _errors
 from ..autograd import grad_mode
-from ..autograd.graph import SavedOutput, _next_seq
+from ..autograd.graph import SavedOutput, _next_seq, multi_output_view_error
 from ..autograd.math import TENSOR_MATH
-from ._core import as_tensor_arg, needs_grad
+from ._core import Node, as_tensor_arg, needs_grad, record
 from . import arith, pointwise, shape as S
 
 _state = grad_mode.state
@@ -28,10 +30,29 @@ def _category(np_dtype):
     return 2 if np_dtype.kind == "f" else (0 if np_dtype.kind == "b" else 1)
 
 
+NO_GRAD_VIEW_INPLACE = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block (if "
+    "you don't want the inplace to be tracked) or both outside (if you want the inplace to be "
+    "tracked).")
+
+
 def check_inplace(t):
-    """PyTorch refuses in-place writes to leaves that require grad (and to their views)."""
+    """PyTorch refuses in-place writes to leaves that require grad (and to their views), to
+    views made under no_grad and to the outputs of split/unbind (views of one base)."""
     if not _state.enabled:
         return
+    extra = t._extra
+    if extra is not None and t._requires_grad:
+        flags = extra.__dict__
+        if flags:
+            if flags.get("no_grad_view"):
+                raise RuntimeError(NO_GRAD_VIEW_INPLACE)
+            if flags.get("multi_output"):
+                raise multi_output_view_error(*flags["multi_output"], False)
+            if flags.get("stale_multi_output"):
+                raise multi_output_view_error(*flags["stale_multi_output"], True)
     if t._requires_grad and t._grad_fn is None:
         raise RuntimeError(_errors.LEAF_INPLACE)
     base = t._extra.base if t._extra is not None else None
@@ -70,7 +91,10 @@ def commit(t, new, first_seq=None):
     check_inplace(t)
     _check_result(t, new._data.dtype, new._data.shape)
     if new._data.dtype != t._data.dtype and new._requires_grad:
-        new = S.to_dtype(new, t.dtype)
+        if new._grad_fn is not None and new._grad_fn.n_outputs == 1:
+            _cast_result(new, t._data.dtype)  # PyTorch: still AddBackward0..., no ToCopy
+        else:
+            new = S.to_dtype(new, t.dtype)
     if new._data.shape != t._data.shape:
         new = S.expand(new, t._data.shape)
     if _state.enabled and new._grad_fn is None and t._requires_grad:
@@ -88,15 +112,60 @@ def commit(t, new, first_seq=None):
     base = t._extra.base if t._extra is not None else None
     if base is None:
         t._grad_fn, t._nr, t._requires_grad = fn, new._nr, True
+        if t._extra is not None and t._extra.__dict__.get("views"):
+            _renew_views(t)
         return t
     # See Note [In-place on a view].
     view_fn = t._extra.view_fn
     new_base = S.index_put_region(base, new, region=view_fn)
     base._grad_fn, base._nr, base._requires_grad = new_base._grad_fn, 0, True
-    with grad_mode.enable_grad():
-        regenerated = view_fn(base, TENSOR_MATH)
-    t._grad_fn, t._nr, t._requires_grad = regenerated._grad_fn, regenerated._nr, True
+    _renew_views(base, t)
     return t
+
+
+class AsStridedBackward0(Node):
+    """out = a view of a base written in place (its grad_fn renewed from the base's new history,
+    named as PyTorch names it)  ->  da = g; `next_functions` leads to the view re-derived from
+    the base"""
+
+    def backward(self, m, g):
+        return g
+
+
+def _renew_views(base, written=None):
+    """After an in-place write to `base` (or to its view `written`), every view of the base
+    takes its value, so its grad_fn is re-derived from the base's new history (PyTorch does
+    this lazily, when the view is next used). Outputs of split/unbind may not be used again."""
+    views = list(base._extra.__dict__.get("views") or ())  # re-deriving makes more views
+    if written is not None and all(ref() is not written for ref in views):
+        views.append(weakref.ref(written))
+    alive = []
+    with grad_mode.enable_grad():
+        for ref in views:
+            view = ref()
+            if view is None:
+                continue
+            alive.append(ref)
+            multi = view._extra.__dict__.get("multi_output")
+            if multi is not None:
+                view._grad_fn, view._acc, view._nr = None, None, 0
+                view._extra.stale_multi_output = multi
+                continue
+            regenerated = view._extra.view_fn(base, TENSOR_MATH)
+            record(AsStridedBackward0, view, (regenerated,))
+            view._nr = 0
+    base._extra.views = alive
+
+
+def _cast_result(new, dtype):
+    """Cast an op's fresh result to the in-place target's dtype, keeping its node: the
+    gradient then arrives in the target's dtype, and the engine casts it for the inputs."""
+    node, old = new._grad_fn, new._data
+    new._data = old.astype(dtype)
+    node._meta = ((old.shape, new._data.dtype),)
+    for value in node._saved or ():
+        if isinstance(value, SavedOutput) and value._data is old:
+            value._data = new._data
 
 
 def _rebind_saved_output(node, new, t):
@@ -210,12 +279,18 @@ for _name, _op in [("neg", arith.neg), ("abs", arith.abs), ("sign", arith.sign),
 clip_ = clamp_  # noqa: F821
 
 
-def fill_(t, value):
-    if hasattr(value, "_data") and value._requires_grad:
-        return commit(t, S.expand(value, t._data.shape))
+def fill_(t, value, _node_cls=pointwise.FillBackward2):
+    if hasattr(value, "_data"):
+        if value._data.ndim:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
+        if needs_grad(t, value):  # PyTorch: FillBackward3 (dvalue = sum of g)
+            check_inplace(t)
+            return commit(t, S.index_put_region(t, value, key=(Ellipsis,),
+                                                node_cls=S.FillBackward3))
     v = value.item() if hasattr(value, "_data") else value
     if needs_grad(t):
-        return commit(t, pointwise.full_like_op(t, v))
+        return commit(t, pointwise.full_like_op(t, v, _node_cls))
     check_inplace(t)
     t._data.fill(v)
     t._vc[0] += 1
@@ -223,15 +298,18 @@ def fill_(t, value):
 
 
 def zero_(t):
-    return fill_(t, 0)
+    return fill_(t, 0, pointwise.ZeroBackward0)
 
 
 def copy_(t, src, non_blocking=False):
     src = as_tensor_arg(src)
-    if needs_grad(t, src):
-        value = src if src._data.dtype == t._data.dtype else S.to_dtype(src, t.dtype)
-        return commit(t, S.expand(value, t._data.shape))
     check_inplace(t)
+    if needs_grad(t, src):
+        if src._data.shape != t._data.shape:  # PyTorch's errors for shapes that do not fit
+            _errors.broadcast_shapes(t._data.shape, src._data.shape)
+            _check_result(t, t._data.dtype, src._data.shape)
+        # recorded as CopyBackwards (the engine casts the gradient back to src's dtype)
+        return commit(t, S.index_put_region(t, src, key=(Ellipsis,), node_cls=S.CopyBackwards))
     try:
         np.copyto(t._data, src._data, casting="unsafe")
     except ValueError:
@@ -251,9 +329,13 @@ def setitem(t, key, value):
         elif isinstance(value, np.generic):
             value = value.item()
     key, basic = S.normalize_index(key)
-    if basic and _state.enabled and t._requires_grad and t._grad_fn is None and not all(
-            k is Ellipsis or k == slice(None) for k in key):
+    if _state.enabled and t._requires_grad and t._grad_fn is None and (
+            S.setitem_node_class(key, t._data.shape) is S.CopySlices):
         # PyTorch writes `w[0] = v` through the view w[0]; `w[:]`, `w[mask]` write into w
+        try:
+            t._data[key]
+        except IndexError as err:  # an invalid index is reported first
+            raise S._index_error(err, t._data.shape, key) from None
         raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
     tv = value if hasattr(value, "_data") else None
     if not needs_grad(t, tv):
@@ -306,8 +388,8 @@ def lerp_(t, end, weight):
 
 
 def clamp_min_(t, min):
-    return clamp_(t, min=min)  # noqa: F821
+    return run_inplace(t, pointwise.clamp_min, min)
 
 
 def clamp_max_(t, max):
-    return clamp_(t, max=max)  # noqa: F821
+    return run_inplace(t, pointwise.clamp_max, max)

@@ -193,7 +193,7 @@ def matmul(a, b):
         from .shape import unsqueeze, _reshape_view, SqueezeBackward4
 
         product = mm(unsqueeze(a, 0), b)
-        return _reshape_view(product, product._data.shape[1:], SqueezeBackward4)
+        return _reshape_view(product, product._data.shape[1:], SqueezeBackward4, fresh=True)
     if _should_fold(a, b):
         return _matmul_folded(a, b)
     return _matmul_bmm(a, b)

@@ -247,6 +247,10 @@ class ClampBackward1(Node):
 
 
 def clamp(a, min=None, max=None):
+    return _clamp(a, min, max, ClampBackward1)
+
+
+def _clamp(a, min, max, node_cls):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -257,13 +261,29 @@ def clamp(a, min=None, max=None):
     data = np.clip(x, min, max)
     if data.dtype != x.dtype:
         data = data.astype(x.dtype)
-    out = unary_result(ClampBackward1, a, data, save_input=True)
+    out = unary_result(node_cls, a, data, save_input=True)
     if out._grad_fn is not None:
         out._grad_fn.lo, out._grad_fn.hi = min, max
     return out
 
 
 clip = clamp
+
+
+class ClampMinBackward0(ClampBackward1):
+    """out = max(a, lo) (clamp_min)  ->  da = g where a >= lo"""
+
+
+class ClampMaxBackward0(ClampBackward1):
+    """out = min(a, hi) (clamp_max)  ->  da = g where a <= hi"""
+
+
+def clamp_min(a, min):
+    return _clamp(a, min, None, ClampMinBackward0)
+
+
+def clamp_max(a, max):
+    return _clamp(a, None, max, ClampMaxBackward0)
 
 
 class ClampBackward0(Node):
@@ -461,9 +481,17 @@ class FillBackward0(Node):
         return g * 0
 
 
-def full_like_op(a, value):
+class FillBackward2(FillBackward0):
+    """out = a.fill_(number)  ->  da = 0"""
+
+
+class ZeroBackward0(FillBackward0):
+    """out = a.zero_()  ->  da = 0"""
+
+
+def full_like_op(a, value, node_cls=FillBackward0):
     """`a.fill_(value)` as an out-of-place op whose gradient to `a` is zero."""
-    return unary_result(FillBackward0, a, np.full_like(a._data, value))
+    return unary_result(node_cls, a, np.full_like(a._data, value))
 
 
 class ErfBackward0(Node):

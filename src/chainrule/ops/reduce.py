@@ -21,7 +21,8 @@ def _dims(dim, ndim):
     """None or () -> all dims; otherwise a sorted tuple of non-negative dims."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
-    return tuple(sorted(_errors.normalize_dims(dim, ndim)))
+    dims = tuple(sorted(_errors.normalize_dims(dim, ndim)))
+    return dims if ndim else ()  # a 0-dim tensor takes dim 0 or -1 and has nothing to reduce
 
 
 def _kept_shape(shape, dims):
@@ -172,7 +173,8 @@ class VarBackward0(_Reduction):
         (a,) = self.saved(m)
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
         centered = a - m.mean(a, self.dims, True)
-        return g * centered * (2.0 / self.denom)
+        # N == correction: PyTorch divides by zero too (inf, or nan where a == mean)
+        return g * centered * (2.0 / self.denom if self.denom else np.inf)
 
 
 class StdBackward0(_Reduction):
@@ -268,6 +270,8 @@ class _SelectAlongDim(Node):
 
     def backward(self, m, g, *unused):
         (index,) = self.saved(m)
+        if not self.shape:  # a 0-dim input: the selection is the identity
+            return g
         if not self.keepdim:
             g = m.unsqueeze(g, self.dim)
             index = m.unsqueeze(index, self.dim)
@@ -318,16 +322,17 @@ def _whole_reduction(a, node_cls, npfn, name):
 def _dim_selection(a, dim, keepdim, node_cls, argfn, result_type):
     x = a._data
     d = _errors.normalize_dim(dim, x.ndim)
-    if x.ndim == 0:
-        return result_type(wrap(x.copy()) if not a._requires_grad else a.clone(),
-                           wrap(np.zeros((), np.int64)))
-    idx = argfn(x, axis=d)
-    idx_k = np.expand_dims(idx, d)
-    values = np.take_along_axis(x, idx_k, axis=d)
-    if not keepdim:
-        values = values.squeeze(d)
+    if x.ndim == 0:  # as PyTorch: the value itself, recorded as the selection (MaxBackward0...)
+        idx = np.zeros((), np.int64)
+        values = x.copy()
     else:
-        idx = idx_k
+        idx = argfn(x, axis=d)
+        idx_k = np.expand_dims(idx, d)
+        values = np.take_along_axis(x, idx_k, axis=d)
+        if not keepdim:
+            values = values.squeeze(d)
+        else:
+            idx = idx_k
     out = wrap(values)
     indices = wrap(idx.astype(np.int64))
     node = record(node_cls, out, (a,))
@@ -411,6 +416,8 @@ def median(a, dim=None, keepdim=False):
         lower_median = np.partition(flat, k)[k] if flat.size else np.nan
         return _whole_reduction(a, MedianBackward0, lambda arr: lower_median, "median")
     d = _errors.normalize_dim(dim, x.ndim)
+    if x.ndim == 0:
+        return _dim_selection(a, dim, keepdim, MedianBackward1, None, _median_type)
     k = (x.shape[d] - 1) // 2
     order = np.argsort(x, axis=d, kind="stable")
     idx = np.take(order, [k], axis=d).squeeze(d)

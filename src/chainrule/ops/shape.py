@@ -7,6 +7,7 @@ in-place write through a view can be recorded on the base (see ops/inplace.py).
 from __future__ import annotations
 
 import builtins
+import weakref
 
 import numpy as np
 
@@ -14,21 +15,39 @@ from ..tensor import Tensor
 
 from .. import _dtype, _errors
 from ._core import Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make
+from ..autograd.grad_mode import state as _grad_state
 
 
 # -- views ------------------------------------------------------------------------------------
 def _view(src, data, view_fn):
-    """A tensor over `data` (a NumPy view of src's array) that is a view of `src`."""
+    """A tensor over `data` (a NumPy view of src's array) that is a view of `src`.
+
+    Views of a tensor that requires grad remember their base and how to re-derive them from it
+    (see Note [In-place on a view] in ops/inplace.py); the base keeps weak references to its
+    views when it has a history, so that an in-place write can renew their grad_fn. A view
+    made under no_grad of such a tensor requires grad but has no history, as in PyTorch."""
     out = _make(data, vc=src._vc)
-    if src._requires_grad or (src._extra is not None and src._extra.base is not None):
-        parent = src._extra.base if src._extra is not None and src._extra.base is not None else None
+    src_extra = src._extra
+    parent = src_extra.base if src_extra is not None else None
+    if src._requires_grad or parent is not None:
         extra = out._ensure_extra()
         if parent is None:
             extra.base, extra.view_fn = src, view_fn
+            parent = src
         else:
-            outer = src._extra.view_fn
+            outer = src_extra.view_fn
             extra.base = parent
             extra.view_fn = lambda x, m: view_fn(outer(x, m), m)
+        if not _grad_state.enabled and src._requires_grad or (
+                src_extra is not None and src_extra.__dict__.get("no_grad_view")):
+            out._requires_grad = src._requires_grad
+            extra.no_grad_view = True
+        elif parent._grad_fn is not None:
+            parent_extra = parent._ensure_extra()
+            views = parent_extra.__dict__.get("views")
+            if views is None:
+                views = parent_extra.views = []
+            views.append(weakref.ref(out))
     return out
 
 
@@ -173,9 +192,14 @@ class UnsqueezeBackward0(ViewBackward0):
         return m.index_zeros(self.shape, key, g, False)
 
 
-def _reshape_view(a, new_shape, node_cls):
+def _reshape_view(a, new_shape, node_cls, fresh=False):
+    """`fresh`: `a` is an op's own new result, reshaped in place as PyTorch does inside an op
+    (`_unsafe_view`, `squeeze_`): the output is not a view, so in-place writes to it are plain."""
     x = a._data
-    out = _view(a, x.reshape(new_shape), lambda t, m: m.reshape(t, new_shape))
+    if fresh:
+        out = _make(x.reshape(new_shape), vc=a._vc)
+    else:
+        out = _view(a, x.reshape(new_shape), lambda t, m: m.reshape(t, new_shape))
     node = record(node_cls, out, (a,))
     if node is not None:
         node.shape = x.shape
@@ -184,7 +208,7 @@ def _reshape_view(a, new_shape, node_cls):
 
 def _unsafe_view(a, shape):
     """A view of the contiguous `a` (a fresh result) with a new shape: UnsafeViewBackward0."""
-    return _reshape_view(a, tuple(shape), UnsafeViewBackward0)
+    return _reshape_view(a, tuple(shape), UnsafeViewBackward0, fresh=True)
 
 
 def squeeze(a, dim=None):
@@ -533,6 +557,9 @@ def _pieces(a, d, sizes, node_cls):
     node = record_multi(node_cls, outs, (a,))
     if node is not None:
         node.dim = d
+        name = node_cls.__name__[:node_cls.__name__.find("Backward")]
+        for i, o in enumerate(outs):  # PyTorch refuses in-place writes to these views
+            o._extra.multi_output = (name, i)
     return tuple(outs)
 
 
@@ -580,11 +607,13 @@ def unbind(a, dim=0):
     d = _errors.normalize_dim(dim, x.ndim)
     outs = []
     for i in range(x.shape[d]):
-        index = (slice(None),) * d + (i,)
+        index = (slice(None),) * d + (i, Ellipsis)  # Ellipsis: a 0-d view, not a NumPy scalar
         outs.append(_view(a, x[index], lambda t_, m, index=index: m.getitem(t_, index)))
     node = record_multi(UnbindBackward0, outs, (a,))
     if node is not None:
         node.dim = d
+        for i, o in enumerate(outs):  # PyTorch refuses in-place writes to these views
+            o._extra.multi_output = ("Unbind", i)
     return tuple(outs)
 
 
@@ -634,6 +663,13 @@ def normalize_index(key):
 def _index_error(err, shape, key=()):
     """NumPy's IndexError in PyTorch's words."""
     msg = str(err).replace("axis", "dimension")
+    if "too many indices" in msg and len(shape) == 0:
+        first = next((k for k in key if k is not None and k is not Ellipsis), None)
+        if isinstance(first, slice):
+            return IndexError("slice() cannot be applied to a 0-dim tensor.")
+        if isinstance(first, int) and not isinstance(first, bool):
+            return IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
     if "too many indices" in msg:
         return IndexError(f"too many indices for tensor of dimension {len(shape)}")
     if "boolean index did not match" in msg:
@@ -842,7 +878,7 @@ def setitem_node_class(key, shape, scalar_value=False):
                 has_array = True
             dim += k.ndim if k.dtype == bool else 1
         elif isinstance(k, slice):
-            view = view or k.indices(shape[dim]) != (0, shape[dim], 1)
+            view = view or dim >= len(shape) or k.indices(shape[dim]) != (0, shape[dim], 1)
             dim += 1
         else:
             view = True
@@ -851,7 +887,8 @@ def setitem_node_class(key, shape, scalar_value=False):
         return CopySlices if view else IndexPutBackward0
     if view:
         return CopySlices
-    return FillBackward3 if scalar_value else CopyBackwards
+    # a 0-dim tensor is always written with copy_, even from a number
+    return FillBackward3 if scalar_value and len(shape) else CopyBackwards
 
 
 def index_put_region(a, value, *, key=None, region=None, basic=True, node_cls=None):
@@ -1067,7 +1104,10 @@ def narrow(a, dim, start, length):
     start = int(start)
     if start < 0:
         start += x.shape[d]
-    return getitem(a, (slice(None),) * d + (slice(start, start + int(length)),))
+    out = getitem(a, (slice(None),) * d + (slice(start, start + int(length)),))
+    if type(out._grad_fn) is AliasBackward0:  # narrow is a slice even when it keeps everything
+        out._grad_fn.__class__ = SliceBackward0
+    return out
 
 
 def select(a, dim, index):
