@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..ops._core import Node, binary, float_operand, needs, record, wrap
-from ..ops import linalg as L, pointwise as P
+from ..ops import pointwise as P
 
 _SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -76,78 +76,6 @@ def _finish_loss(node_cls, losses, reduction, inputs):
         node.reduction, node.count = reduction, losses.size
     return out, node
 
-
-# -- linear ----------------------------------------------------------------------------------
-# Note [Weight gradient layout]
-# F.linear multiplies by weight.t(), a transposed view. The core rules compute the gradient of
-# that view as A^T @ g, a C-ordered (in, out) array, so after TBackward0 the weight's .grad was
-# a Fortran-ordered (out, in) array: every optimizer update then mixed C- and F-ordered operands
-# and NumPy walked one of them across the cache (several times slower than a contiguous pass).
-# PyTorch's mm_mat2_backward chooses the product's layout from mat2's strides; these nodes do the
-# same, computing (g^T @ A)^T, so that the weight's gradient arrives C-contiguous. Same rule,
-# same products (each entry is one dot product over the batch), PyTorch's grad_fn names.
-class AddmmBackward0(L.AddmmBackward0):
-    """F.linear's out = bias + A @ W^T  ->  dbias = g, dA = g @ W, d(W^T) = (g^T @ A)^T"""
-
-    __slots__ = ()
-
-    def backward(self, m, g):
-        a, wt = self.saved(m)
-        gbias = g if needs(self, 0) else None
-        ga = m.matmul(g, m.mT(wt)) if needs(self, 1) else None
-        gwt = m.mT(m.matmul(m.mT(g), a)) if needs(self, 2) else None
-        return gbias, ga, gwt
-
-
-class MmBackward0(L.MmBackward0):
-    """F.linear's out = A @ W^T (no bias)  ->  dA = g @ W, d(W^T) = (g^T @ A)^T"""
-
-    __slots__ = ()
-
-    def backward(self, m, g):
-        a, wt = self.saved(m)
-        ga = m.matmul(g, m.mT(wt)) if needs(self, 0) else None
-        gwt = m.mT(m.matmul(m.mT(g), a)) if needs(self, 1) else None
-        return ga, gwt
-
-
-def _check_mm(x, y, a, b):
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({L._shape_x(x.shape)} and {L._shape_x(y.shape)})")
-    L._same_dtype(a, b)
-
-
-def linear_addmm(bias, a, wt):
-    """addmm(bias, a, wt) for wt = weight.t(): the forward of linalg.addmm (the bias added
-    into the product in place, which is the same sum) with the node above."""
-    x, y = a._data, wt._data
-    _check_mm(x, y, a, wt)
-    prod = x @ y
-    b = bias._data
-    if b.dtype == prod.dtype and b.ndim <= prod.ndim and b.shape == prod.shape[prod.ndim - b.ndim:]:
-        np.add(prod, b, out=prod)
-        out = wrap(prod)
-    else:
-        out = wrap(prod + b)
-    node = record(AddmmBackward0, out, (bias, a, wt))
-    if node is not None:
-        node.alpha, node.beta = 1, 1
-        node.save(a if needs(node, 2) else None, wt if needs(node, 1) else None)
-    return out
-
-
-def linear_mm(a, wt):
-    """mm(a, wt) for wt = weight.t(), with the node above."""
-    x, y = a._data, wt._data
-    if x.ndim != 2:
-        raise RuntimeError("self must be a matrix")
-    _check_mm(x, y, a, wt)
-    out = wrap(x @ y)
-    node = record(MmBackward0, out, (a, wt))
-    if node is not None:
-        node.save(a if needs(node, 1) else None, wt if needs(node, 0) else None)
-    return out
 
 
 # -- activations -------------------------------------------------------------------------------

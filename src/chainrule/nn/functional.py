@@ -104,32 +104,17 @@ def relu6(input, inplace=False):
 
 
 # -- layers ------------------------------------------------------------------------------------
-_EAGER_ADDMM = _linalg.addmm
-
-
 def linear(input, weight, bias=None):
     """input @ weight.T + bias. A 2-D input is one `addmm` (grad_fn AddmmBackward0, as
-    PyTorch); other shapes are flattened to 2-D and viewed back (ViewBackward0).
-
-    The products are nn/_ops.py's linear_addmm / linear_mm, which give the weight a
-    C-contiguous gradient (Note [Weight gradient layout]); while torch.compile traces (the op
-    modules are then patched), the linalg ops are called instead, so that the tracer sees them.
-    """
-    eager = _linalg.addmm is _EAGER_ADDMM
+    PyTorch); other shapes are flattened to 2-D and viewed back (ViewBackward0). The weight's
+    gradient comes out row-major (see ops/linalg.py `_grad_of_second`)."""
     if input.dim() == 2:
         if bias is not None:
-            if eager and weight._data.ndim == 2:
-                return _ops.linear_addmm(bias, input, _shape.t(weight))
             return _linalg.addmm(bias, input, weight.t())
-        if eager and weight._data.ndim == 2:
-            return _ops.linear_mm(input, _shape.t(weight))
         return _linalg.matmul(input, weight.t())
     if bias is not None and input.dim() >= 1:
         flat = _shape.reshape(input, (-1, input.shape[-1]))
-        if eager and weight._data.ndim == 2:
-            out = _ops.linear_addmm(bias, flat, _shape.t(weight))
-        else:
-            out = _linalg.addmm(bias, flat, weight.t())
+        out = _linalg.addmm(bias, flat, weight.t())
         return _shape.reshape(out, tuple(input.shape[:-1]) + (weight.shape[0],))
     out = _linalg.matmul(input, weight.t())
     return out + bias if bias is not None else out

@@ -17,13 +17,27 @@ def _shape_x(shape):
     return "x".join(str(s) for s in shape)
 
 
+def _grad_of_second(m, a, g, transposed):
+    """dB = A^T @ g, laid out like B: when B is a transposed view (`x @ w.t()`), computing
+    (g^T @ A)^T gives w a row-major gradient, as PyTorch does (optimizers then stream it)."""
+    if transposed:
+        return m.mT(m.matmul(m.mT(g), a))
+    return m.matmul(m.mT(a), g)
+
+
+def _is_transposed(array):
+    return array.ndim == 2 and array.flags.f_contiguous and not array.flags.c_contiguous
+
+
 class MmBackward0(Node):
     """out = A @ B  ->  dA = g @ B^T,  dB = A^T @ g"""
+
+    __slots__ = ("b_transposed",)
 
     def backward(self, m, g):
         a, b = self.saved(m)
         ga = m.matmul(g, m.mT(b)) if needs(self, 0) else None
-        gb = m.matmul(m.mT(a), g) if needs(self, 1) else None
+        gb = _grad_of_second(m, a, g, self.b_transposed) if needs(self, 1) else None
         return ga, gb
 
 
@@ -40,6 +54,7 @@ def mm(a, b):
     out = wrap(x @ y)
     node = record(MmBackward0, out, (a, b))
     if node is not None:
+        node.b_transposed = _is_transposed(y)
         node.save(a if needs(node, 1) else None, b if needs(node, 0) else None)
     return out
 
@@ -47,17 +62,14 @@ def mm(a, b):
 class AddmmBackward0(Node):
     """out = beta*bias + alpha*(A @ B)  ->  dbias = beta*g, dA = alpha*g @ B^T, dB = alpha*A^T @ g"""
 
-    __slots__ = ("alpha", "beta")
+    __slots__ = ("alpha", "beta", "b_transposed")
 
     def backward(self, m, g):
         a, b = self.saved(m)
-        if self.alpha != 1:
-            g_mm = g * self.alpha
-        else:
-            g_mm = g
+        g_mm = g * self.alpha if self.alpha != 1 else g
         gbias = (g if self.beta == 1 else g * self.beta) if needs(self, 0) else None
         ga = m.matmul(g_mm, m.mT(b)) if needs(self, 1) else None
-        gb = m.matmul(m.mT(a), g_mm) if needs(self, 2) else None
+        gb = _grad_of_second(m, a, g_mm, self.b_transposed) if needs(self, 2) else None
         return gbias, ga, gb
 
 
@@ -71,10 +83,16 @@ def addmm(bias, a, b, *, beta=1, alpha=1):
     if alpha != 1:
         prod *= alpha
     bias_data = bias._data if beta == 1 else bias._data * beta
-    out = wrap(prod + bias_data)
+    if bias_data.dtype == prod.dtype and np.broadcast_shapes(bias_data.shape, prod.shape) == \
+            prod.shape:
+        np.add(prod, bias_data, out=prod)  # the same sum, without a second result array
+    else:
+        prod = prod + bias_data
+    out = wrap(prod)
     node = record(AddmmBackward0, out, (bias, a, b))
     if node is not None:
         node.alpha, node.beta = alpha, beta
+        node.b_transposed = _is_transposed(y)
         node.save(a if needs(node, 2) else None, b if needs(node, 1) else None)
     return out
 
