@@ -7,12 +7,15 @@ work directly on either kind of value.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import graph
 from .graph import SavedOutput
 
 
+@functools.lru_cache(maxsize=4096)
 def _sum_to_axes(shape_from, shape_to):
     lead = len(shape_from) - len(shape_to)
     axes = tuple(range(lead)) + tuple(
@@ -53,6 +56,7 @@ class ArrayMath:
 
     @staticmethod
     def sum_to(g, shape):
+        shape = tuple(shape)
         axes = _sum_to_axes(g.shape, shape)
         if axes:
             g = accurate_sum(g, axes, True)

@@ -82,7 +82,8 @@ _define("dot", dot)
 def sum_(x, axis, keepdims):
     if x.dtype == np.float32:  # PyTorch's cascade order, as ops/reduce.py `sum`
         return np.asarray(_reduce.cascade_sum(x, axis, keepdims))
-    return np.asarray(x.sum(axis=axis, keepdims=keepdims))
+    out = np.add.reduce(x, axis=axis, keepdims=keepdims)  # what ndarray.sum runs, minus wrappers
+    return out if type(out) is np.ndarray else np.asarray(out)
 
 
 def mean(x, axis, keepdims):
@@ -148,15 +149,15 @@ _define("tuple_get", tuple_get, view=True)
 
 # -- shapes, views and indexing -------------------------------------------------------------
 def reshape(x, shape):
-    return np.reshape(x, shape)
+    return x.reshape(shape)
 
 
 def transpose(x, dim0, dim1):
-    return np.swapaxes(x, dim0, dim1)
+    return x.swapaxes(dim0, dim1)
 
 
 def permute(x, dims):
-    return np.transpose(x, dims)
+    return x.transpose(dims)
 
 
 def expand(x, shape):
