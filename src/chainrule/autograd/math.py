@@ -27,10 +27,16 @@ def accurate_sum(x, axes, keepdims):
     """Sum as PyTorch's CPU kernel does: float32 in its cascade order (bit-identical, see
     ops/_cascade_sum.py), other dtypes with NumPy."""
     if x.dtype == np.float32:
-        from ..ops._cascade_sum import cascade_sum
+        return _cascade_sum(x, axes, keepdims)
+    return np.add.reduce(x, axis=axes, keepdims=keepdims)  # ndarray.sum without its wrappers
 
-        return cascade_sum(x, axes, keepdims)
-    return x.sum(axis=axes, keepdims=keepdims)
+
+def _cascade_sum(x, axes, keepdims):
+    global _cascade_sum
+    from ..ops._cascade_sum import cascade_sum  # ops sit above autograd: bound on first use
+
+    _cascade_sum = cascade_sum
+    return cascade_sum(x, axes, keepdims)
 
 
 class ArrayMath:

@@ -92,6 +92,8 @@ def mean(x, axis, keepdims):
         count *= x.shape[d]
     if x.dtype == np.float32 and count:  # as ops/reduce.py `mean`: sum, then divide
         return np.asarray(_reduce.cascade_sum(x, axis, keepdims) / np.float32(count))
+    if count:  # ndarray.mean's arithmetic (sum, then true division) without its wrappers
+        return np.asarray(np.add.reduce(x, axis=axis, keepdims=keepdims) / count)
     return np.asarray(x.mean(axis=axis, keepdims=keepdims))
 
 
