@@ -32,6 +32,9 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 EXAMPLES = int(os.environ.get("RANDOM_GRAPH_EXAMPLES", "120"))
+# RANDOM_GRAPH_MODE=double: every program ends with autograd.grad(create_graph=True) and a
+# second derivative (a focused campaign on double backward)
+ONLY_MODE = os.environ.get("RANDOM_GRAPH_MODE")
 TOL = {np.dtype(np.float64): (1e-7, 1e-9), np.dtype(np.float32): (2e-4, 2e-4)}
 
 
@@ -639,6 +642,8 @@ def finish(p):
     leaves = [i for i, t in enumerate(p.t) if usable(t) and t.is_leaf and t.requires_grad]
     mode = p.draw(st.sampled_from(["backward", "backward_twice", "grad", "inputs"]
                                   + ["double"] * (2 if p.second_order else 0)), label="mode")
+    if ONLY_MODE:
+        mode = ONLY_MODE
     p.log.append(mode)
     if mode in ("backward", "backward_twice", "inputs"):
         inputs = None
@@ -680,9 +685,12 @@ def finish(p):
         assert_same(a, b, f"autograd.grad wrt value {i}", meta=False)
     if not create:
         return
-    # KNOWN GAP: a few create_graph gradients that torch records are constants here
-    used = [n for n, a in enumerate(t_g) if a is not None and a.requires_grad
-            and c_g[n].requires_grad]
+    for i, a, b in zip(leaves, t_g, c_g):
+        if a is not None:
+            assert a.requires_grad == b.requires_grad, (
+                f"autograd.grad(create_graph=True) wrt value {i}: requires_grad "
+                f"{b.requires_grad} != torch {a.requires_grad}")
+    used = [n for n, a in enumerate(t_g) if a is not None and a.requires_grad]
     if not used:
         return
     vs = {n: p.array(tuple(t_g[n].shape)) for n in used}
@@ -977,3 +985,101 @@ def test_backward_inputs_with_retained_grad_counts_once():
         return b.grad, a.grad
 
     both(fn)
+
+
+# -- regressions found by the create_graph campaign (RANDOM_GRAPH_MODE=double) ----------------
+def double_backward(T, f, *data):
+    """First derivatives of sum(f(x) * w) with create_graph=True (values and whether each
+    requires grad) and the second derivatives of sum(g * v), compared with torch."""
+    xs = [leaf(T, d) for d in data]
+    y = f(T, *xs)
+    w = T.tensor(np.linspace(0.5, 1.5, y.numel()).reshape(tuple(y.shape)), dtype=y.dtype)
+    gs = T.autograd.grad((y * w).sum(), xs, create_graph=True, allow_unused=True)
+    flags = tuple(str(g is not None and g.requires_grad) for g in gs)
+    used = [g for g in gs if g is not None and g.requires_grad]
+    second = ()
+    if used:
+        s = sum((g * T.tensor(np.linspace(-1, 1, g.numel()).reshape(tuple(g.shape)),
+                              dtype=g.dtype)).sum() for g in used)
+        second = T.autograd.grad(s, xs, allow_unused=True)
+        second = tuple(T.zeros_like(x) if h is None else h for x, h in zip(xs, second))
+    return tuple(T.zeros_like(x) if g is None else g for x, g in zip(xs, gs)) + flags + second
+
+
+@pytest.mark.parametrize("case", ["0d", "constant_rows", "1d", "keepdim"])
+def test_std_second_derivative_where_std_is_zero(case):
+    """Bug: std's backward masked g*(a - mean)/(N*out) where out == 0; its double backward
+    sent 0 * (1/0) = nan straight to `a` (torch masks only g/2out, whose nan reaches `out`
+    and is masked again by StdBackward0): nan instead of 0."""
+    data, f = {
+        "0d": (0.7, lambda T, x: T.std(x, 0, correction=0)),
+        "constant_rows": ([[1.0, 1.0], [0.5, 2.0]], lambda T, x: x.std(1)),
+        "1d": ([0.3, 0.3, 0.3], lambda T, x: x.std()),
+        "keepdim": ([[1.0, 1.0], [0.5, 2.0]], lambda T, x: x.std(1, keepdim=True) * x),
+    }[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both(lambda T: double_backward(T, f, data))
+
+
+@pytest.mark.parametrize("op", ["relu", "leaky_relu", "relu_", "relu_chain"])
+def test_relu_gradient_is_recorded_under_create_graph(op):
+    """Bug: relu's and leaky_relu's create_graph gradients were constants (g * mask), so a
+    second autograd.grad raised "does not require grad"; torch's threshold_backward takes the
+    saved tensor as an input (zero derivative), so its gradient requires grad."""
+    f = {"relu": lambda T, x: T.relu(x),
+         "leaky_relu": lambda T, x: T.nn.functional.leaky_relu(x, 0.1),
+         "relu_": lambda T, x: (x * 1).relu_(),
+         "relu_chain": lambda T, x: T.relu(x) * T.relu(x * 2)}[op]
+    both(lambda T: double_backward(T, f, [-1.0, 0.0, 0.5, 2.0]))
+    both(lambda T: double_backward(T, f, 1.5))
+
+
+@pytest.mark.parametrize("op", ["sign", "floor", "round", "pow0", "fill_", "zero_"])
+def test_zero_derivatives_are_zeros_not_g_times_0(op):
+    """Bug: ops with a zero derivative returned `g * 0`: nan where g is inf, and under
+    create_graph a gradient that requires grad where torch's zeros_like(grad) does not (a
+    later second derivative then differed in requires_grad and raised)."""
+    f = {"sign": lambda T, x: x.sign(), "floor": lambda T, x: x.floor(),
+         "round": lambda T, x: T.round(x), "pow0": lambda T, x: x ** 0,
+         "fill_": lambda T, x: (x * 1).fill_(0.5), "zero_": lambda T, x: (x * 1).zero_()}[op]
+    both(lambda T: double_backward(T, lambda T, x: f(T, x) * x.exp(), [0.5, -1.2]))
+    both(lambda T: double_backward(T, lambda T, x: f(T, x * x), [0.5, -1.2]))
+
+    def inf_upstream(T):
+        x = leaf(T, [0.5, -1.2])
+        y = f(T, x * x) * T.tensor([float("inf"), 1.0], dtype=T.float64)
+        y.sum().backward()
+        return x.grad
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both(inf_upstream)
+
+
+@pytest.mark.parametrize("op", ["prod", "prod_dim", "var", "var_all", "std_all"])
+def test_zero_dim_and_no_dof_reductions_under_create_graph(op):
+    """Bug: prod of a 0-d tensor and var/std with N == correction over a full reduction gave
+    create_graph gradients that required grad (torch: the gradient is g itself for prod, and a
+    constant nan/inf factor built from a comparison for var)."""
+    f = {"prod": lambda T, x: x.prod(), "prod_dim": lambda T, x: x.prod(0),
+         "var": lambda T, x: x.var(0), "var_all": lambda T, x: x[:1].var(),
+         "std_all": lambda T, x: x[:1].std() + x.sum()}[op]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        both(lambda T: double_backward(T, f, [1.5, 2.0] if op.endswith("_all") else 1.5))
+
+
+def test_inplace_with_itself_as_operand_is_stale():
+    """Bug: `x.mul_(x)` snapshotted every saved copy of x, so backward did not raise; torch
+    saves the old self but the other operand is x itself, now modified in place."""
+    def fn(T, op):
+        a = leaf(T, [1.5, -0.5])
+        x = a * 1
+        getattr(x, op)(x)
+        x.sum().backward()
+        return a.grad
+
+    for op in ["mul_", "div_"]:
+        both(lambda T: fn(T, op))
+    both(lambda T: fn(T, "add_"))  # add saves nothing: no error

@@ -133,3 +133,10 @@ def unary_result(node_cls, t: Tensor, data, save_input=False, save_output=False)
 
 def needs(node: Node, i: int) -> bool:
     return node.next_functions[i][0] is not None
+
+
+def zero_grad(node: Node, m):
+    """The gradient of an op whose derivative is zero (sign, floor, fill_...): zeros in the
+    output's shape, as PyTorch's zeros_like(grad) -- not `g * 0`, which is nan where g is
+    inf/nan and, under create_graph, would make the gradient depend on g."""
+    return m.zeros(*node._meta[0])

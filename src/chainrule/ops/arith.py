@@ -6,8 +6,8 @@ import numpy as np
 from ..tensor import Tensor
 
 from .. import _dtype
-from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
-                    broadcast_error)
+from ._core import (Node, SavedOutput, binary, record, wrap, needs, zero_grad, unary_result,
+                    float_operand, broadcast_error)
 
 
 # Called with the two tensor operands of every recorded add/sub; autograd.diagnose sets it to
@@ -199,7 +199,7 @@ class PowBackward0(Node):
         (a,) = self.saved(m)
         p = self.exponent
         if p == 0:
-            return g * 0
+            return zero_grad(self, m)
         if p == 2:
             return g * 2 * a
         return g * p * a ** (p - 1)
@@ -310,7 +310,7 @@ class SignBackward0(Node):
     """out = sign(a)  ->  da = 0"""
 
     def backward(self, m, g):
-        return g * 0
+        return zero_grad(self, m)
 
 
 def sign(a):

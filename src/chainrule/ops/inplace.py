@@ -186,12 +186,17 @@ def _snapshot_saved_self(t, fn, first_seq):
             continue
         seen.add(node)
         saved = node._saved
-        if saved and any(v is t for v in saved):
+        k = next((k for k, v in enumerate(saved) if v is t), None) if saved else None
+        if k is not None:
             if snapshot is None:
                 snapshot = Tensor._make(t._data.copy(), t._requires_grad)
                 snapshot._grad_fn, snapshot._nr = t._grad_fn, t._nr
-            node._saved = tuple(snapshot if v is t else v for v in saved)
-            node._versions = [0 if v is t else ver for v, ver in zip(saved, node._versions)]
+            # only `self` (saved first) is the old value: `t` saved again as another operand
+            # (`x.mul_(x)`) is `t` itself, which the write makes stale (PyTorch raises at
+            # backward: "modified by an inplace operation")
+            node._saved = tuple(saved[:k]) + (snapshot,) + tuple(saved[k + 1:])
+            node._versions = list(node._versions)
+            node._versions[k] = 0
         stack.extend(next_fn for next_fn, _ in node.next_functions)
 
 

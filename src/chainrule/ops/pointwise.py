@@ -8,8 +8,8 @@ import numpy as np
 
 from ..tensor import Tensor
 
-from ._core import (Node, SavedOutput, binary, record, wrap, needs, unary_result, float_operand,
-                    as_tensor_arg, broadcast_error)
+from ._core import (Node, SavedOutput, binary, record, wrap, needs, zero_grad, unary_result,
+                    float_operand, as_tensor_arg, broadcast_error)
 
 
 
@@ -183,6 +183,10 @@ class ReluBackward0(Node):
 
     def backward(self, m, g):
         (out,) = self.saved(m)
+        if m.tensor_mode:
+            # PyTorch's threshold_backward(g, out) takes `out` as an input whose derivative is
+            # zero, so the gradient requires grad when `out` does: `out * 0` (out is 0 there)
+            return m.where(out > 0, g, out * 0)
         return g * (out > 0)
 
 
@@ -200,6 +204,8 @@ class LeakyReluBackward0(Node):
 
     def backward(self, m, g):
         (a,) = self.saved(m)
+        if m.tensor_mode:  # `a` is an input with a zero derivative, as in PyTorch (see relu)
+            return m.where(a > 0, g, g * self.slope + a * 0)
         return m.where(a > 0, g, g * self.slope)
 
 
@@ -439,7 +445,7 @@ class ZeroGradNode(Node):
     """Ops whose derivative is zero almost everywhere (floor, ceil, round, trunc)."""
 
     def backward(self, m, g):
-        return g * 0
+        return zero_grad(self, m)
 
 
 class FloorBackward0(ZeroGradNode):
@@ -478,7 +484,7 @@ class FillBackward0(Node):
     """out = value everywhere  ->  da = 0"""
 
     def backward(self, m, g):
-        return g * 0
+        return zero_grad(self, m)
 
 
 class FillBackward2(FillBackward0):

@@ -122,6 +122,8 @@ class ProdBackward0(_Reduction):
     def backward(self, m, g):
         a, out = self.saved(m)
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
+        if not self.shape:  # a 0-d input: its own gradient (PyTorch records nothing more)
+            return g
         if bool(m.all(a != 0)):
             return g * _unreduce(m, out, self.shape, self.dims, self.keepdim) / a
         return g * _prod_of_others(m, a, self.dims)
@@ -167,27 +169,40 @@ def prod(a, dim=None, keepdim=False, *, dtype=None):
 class VarBackward0(_Reduction):
     """out = sum((a - mean)^2)/(N - c)  ->  da = g * 2(a - mean)/(N - c)"""
 
-    __slots__ = ("denom",)
+    __slots__ = ("denom", "full")
 
     def backward(self, m, g):
         (a,) = self.saved(m)
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
-        centered = a - m.mean(a, self.dims, True)
-        # N == correction: PyTorch divides by zero too (inf, or nan where a == mean)
-        return g * centered * (2.0 / self.denom if self.denom else np.inf)
+        return _var_backward(self, m, g, a)
+
+
+def _var_backward(node, m, g, a):
+    """PyTorch's var_backward: g * 2(a - mean)/(N - c)."""
+    centered = a - m.mean(a, node.dims, True)
+    if node.denom:
+        return g * (2.0 / node.denom) * centered  # PyTorch's order (float32 rounding)
+    # N == correction: PyTorch divides by zero too (inf, or nan where a == mean); for a full
+    # reduction it builds that factor from a comparison (so it is a constant, as here)
+    if node.full:
+        return g * m.where(centered == 0, np.nan, np.inf)
+    return g * centered * np.inf
 
 
 class StdBackward0(_Reduction):
-    """out = sqrt(var)  ->  da = g * (a - mean)/((N - c) * out)   (0 where out == 0, as PyTorch)"""
+    """out = sqrt(var)  ->  da = (g / 2out) * 2(a - mean)/(N - c)   (g/2out is 0 where out == 0,
+    as PyTorch)"""
 
-    __slots__ = ("denom",)
+    __slots__ = ("denom", "full")
 
     def backward(self, m, g):
         a, out = self.saved(m)
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
         out = _unreduce(m, out, self.shape, self.dims, self.keepdim)
-        centered = a - m.mean(a, self.dims, True)
-        return m.where(out == 0, 0.0, g * centered / (out * self.denom))
+        # PyTorch's order: only g / out is masked, so in double backward the 0/0 of the
+        # masked branch reaches `out` (masked again by this node), never `a` directly
+        g = m.where(out == 0, 0.0, g / (out * 2))
+        return _var_backward(self, m, g, a)
 
 
 def _var_args(dim, unbiased, keepdim, correction):
@@ -215,6 +230,7 @@ def _var_common(node_cls, a, dim, unbiased, keepdim, correction, take_sqrt):
     if node is not None:
         node._setup(x.shape, dims, keepdim)
         node.denom = n - correction if n > correction else 0
+        node.full = dim is None or x.ndim == 0
         node.save(a, SavedOutput(out)) if take_sqrt else node.save(a)
     return out
 
