@@ -86,7 +86,7 @@ class _Encoder:
             return {"$set": [self.encode(v) for v in obj], "frozen": isinstance(obj, frozenset)}
         hint = ""
         if hasattr(obj, "state_dict"):
-            hint = f"; save its state: chainrule.save(obj.state_dict(), path)"
+            hint = "; save its state: chainrule.save(obj.state_dict(), path)"
         raise TypeError(f"chainrule.save cannot store an object of type "
                         f"{type(obj).__module__}.{type(obj).__qualname__}: it saves {_SUPPORTED} "
                         f"(a checkpoint holds data only, never code){hint}")

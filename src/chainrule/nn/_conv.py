@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from ..ops._core import Node, record, wrap
-from ..tensor import Tensor
 
 
 def _pair(v, n=2):

@@ -98,7 +98,7 @@ class GeluBackward0(Node):
 
 def gelu(a, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     x = float_operand(a)
     if approximate == "tanh":
         data = 0.5 * x * (1 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_TANH_COEF * x ** 3)))

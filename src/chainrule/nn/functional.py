@@ -15,7 +15,6 @@ from ..autograd import grad_mode
 from ..ops import pointwise as _pw, reduce as _red, linalg as _linalg, shape as _shape
 from ..ops import inplace as _inplace
 from ..ops._core import wrap
-from ..tensor import Tensor
 from . import _ops
 
 
@@ -477,10 +476,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     return _ops.multi_margin_loss(input, target, p, margin, weight, reduction)
 
 
+# Convolution and pooling (nn/_conv.py).
+from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
+                    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)
+
 __all__ = [name for name in dir() if not name.startswith("_") and callable(globals()[name])
            and name not in ("Tensor", "wrap", "math", "warnings", "np")]
-
-
-# Convolution and pooling (nn/_conv.py).
-from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: E402,F401
-                    adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)

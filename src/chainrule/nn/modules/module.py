@@ -4,7 +4,6 @@ in three ordered dicts, filled by attribute assignment, and walks them for `para
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections import OrderedDict, namedtuple
 
 from ...autograd import grad_mode
