@@ -178,6 +178,16 @@ def sigmoid(a):
     return unary_result(SigmoidBackward0, a, _sigmoid_array(float_operand(a)), save_output=True)
 
 
+def _pass_where(g, mask):
+    """g where mask else 0, on arrays: the same products as `g * mask` (signed zeros and NaN
+    included), but the bool mask is converted once instead of in NumPy's mixed-type loop."""
+    if type(g) is not np.ndarray or type(mask) is not np.ndarray or g.shape != mask.shape:
+        return g * mask
+    out = mask.astype(g.dtype)
+    out *= g
+    return out
+
+
 class ReluBackward0(Node):
     """out = max(a, 0)  ->  da = g where out > 0 else 0   (0 at a == 0, as PyTorch)"""
 
@@ -187,7 +197,7 @@ class ReluBackward0(Node):
             # PyTorch's threshold_backward(g, out) takes `out` as an input whose derivative is
             # zero, so the gradient requires grad when `out` does: `out * 0` (out is 0 there)
             return m.where(out > 0, g, out * 0)
-        return g * (out > 0)
+        return _pass_where(g, out > 0)
 
 
 def relu(a):
@@ -246,10 +256,12 @@ class ClampBackward1(Node):
     def backward(self, m, g):
         (a,) = self.saved(m)
         if self.lo is None:
-            return g * (a <= self.hi)
-        if self.hi is None:
-            return g * (a >= self.lo)
-        return g * ((a >= self.lo) & (a <= self.hi))
+            mask = a <= self.hi
+        elif self.hi is None:
+            mask = a >= self.lo
+        else:
+            mask = (a >= self.lo) & (a <= self.hi)
+        return g * mask if m.tensor_mode else _pass_where(g, mask)
 
 
 def clamp(a, min=None, max=None):
