@@ -179,12 +179,16 @@ def sigmoid(a):
 
 
 def _pass_where(g, mask):
-    """g where mask else 0, on arrays: the same products as `g * mask` (signed zeros and NaN
-    included), but the bool mask is converted once instead of in NumPy's mixed-type loop."""
+    """g where mask else 0, on arrays: `g * mask` with the bool mask converted once instead of
+    in NumPy's mixed-type loop. Where g is inf/nan outside the mask the product is nan but
+    PyTorch's where gives 0 (this happens in double backward, where 0/0 terms meet masks): a
+    non-finite sum detects it and the masked elements are zeroed."""
     if type(g) is not np.ndarray or type(mask) is not np.ndarray or g.shape != mask.shape:
-        return g * mask
+        return np.where(mask, g, np.zeros((), np.result_type(g)))
     out = mask.astype(g.dtype)
     out *= g
+    if not math.isfinite(np.add.reduce(out, axis=None)):
+        out[~mask] = 0
     return out
 
 
@@ -261,7 +265,9 @@ class ClampBackward1(Node):
             mask = a >= self.lo
         else:
             mask = (a >= self.lo) & (a <= self.hi)
-        return g * mask if m.tensor_mode else _pass_where(g, mask)
+        if m.tensor_mode:  # a where, as PyTorch: a nan reaching a clamped element stays out
+            return m.where(mask, g, 0.0)
+        return _pass_where(g, mask)
 
 
 def clamp(a, min=None, max=None):
@@ -348,6 +354,10 @@ class MaximumBackward0(Node):
 
     def backward(self, m, g):
         a, b = self.saved(m)
+        if m.tensor_mode:  # masked as PyTorch (not g * mask: nan * 0 in double backward)
+            ga = m.where(a == b, g * 0.5, m.where(a > b, g, 0.0)) if needs(self, 0) else None
+            gb = m.where(a == b, g * 0.5, m.where(b > a, g, 0.0)) if needs(self, 1) else None
+            return ga, gb
         ga = m.where(a == b, g * 0.5, g * (a > b)) if needs(self, 0) else None
         gb = m.where(a == b, g * 0.5, g * (b > a)) if needs(self, 1) else None
         return ga, gb
@@ -358,6 +368,10 @@ class MinimumBackward0(Node):
 
     def backward(self, m, g):
         a, b = self.saved(m)
+        if m.tensor_mode:
+            ga = m.where(a == b, g * 0.5, m.where(a < b, g, 0.0)) if needs(self, 0) else None
+            gb = m.where(a == b, g * 0.5, m.where(b < a, g, 0.0)) if needs(self, 1) else None
+            return ga, gb
         ga = m.where(a == b, g * 0.5, g * (a < b)) if needs(self, 0) else None
         gb = m.where(a == b, g * 0.5, g * (b < a)) if needs(self, 1) else None
         return ga, gb
