@@ -1108,3 +1108,22 @@ def test_masks_are_where_not_times_mask(op):
 
     if op in ("clamp_min", "clamp", "relu"):
         both(inf_upstream)
+
+
+@pytest.mark.parametrize("shapes", [((1, 1), (1, 1, 1)), ((2, 3), (1, 3, 2)), ((1, 3), (4, 3, 2)),
+                                    ((2, 3), (4, 3, 2)), ((4, 2, 3), (3, 2))])
+@pytest.mark.parametrize("grads", [(False, True), (True, False), (True, True)])
+def test_matmul_folds_when_the_smaller_operand_requires_grad(shapes, grads):
+    """Bug: matmul folded the batch when b required grad; PyTorch's should_fold asks whether
+    the smaller operand requires grad (2-D a @ 3-D b with only b requiring grad was
+    CloneBackward0/TransposeBackward0, torch: UnsafeViewBackward0)."""
+    def fn(T):
+        a = T.tensor(np.arange(np.prod(shapes[0])).reshape(shapes[0]) * 0.1,
+                     dtype=T.float64, requires_grad=grads[0])
+        b = T.tensor(np.arange(np.prod(shapes[1])).reshape(shapes[1]) * 0.2 - 0.5,
+                     dtype=T.float64, requires_grad=grads[1])
+        y = a @ b
+        (y * T.tensor(np.linspace(0, 1, y.numel()).reshape(tuple(y.shape)))).sum().backward()
+        return name(y), y, a.grad, b.grad
+
+    both(fn)

@@ -219,14 +219,15 @@ def matmul(a, b):
 
 def _should_fold(a, b):
     """PyTorch's rule: fold the batch of the larger operand into matrix rows (one mm/mv)
-    when that needs no copy, or when b requires grad (its gradient is then one mm)."""
+    when that needs no copy, or when the smaller operand requires grad (its gradient is then
+    one mm)."""
     x, y = a._data, b._data
     larger_first = x.ndim >= y.ndim
     t1 = x if larger_first else np.swapaxes(y, -1, -2)
     other_dims = y.ndim if larger_first else x.ndim
     if not (t1.ndim >= 3 and other_dims <= 2):
         return False
-    if b._requires_grad:
+    if (b if larger_first else a)._requires_grad:  # the smaller operand (PyTorch's t2)
         return True
     if x.ndim == 2:
         return False
