@@ -1127,3 +1127,24 @@ def test_matmul_folds_when_the_smaller_operand_requires_grad(shapes, grads):
         return name(y), y, a.grad, b.grad
 
     both(fn)
+
+
+def test_retain_grad_follows_in_place_writes():
+    """Bug: after `b.retain_grad(); b.mul_(1.5)`, b.grad was the gradient of b's old value
+    (1.5x torch's); torch moves the retains_grad hook to the new history (views too)."""
+    def fn(T):
+        a = leaf(T, [0.3, 0.9])
+        b = a * 2
+        b.retain_grad()
+        v = b[:1]
+        v.retain_grad()
+        b.mul_(1.5)
+        c = a * 3
+        u = c[1:]
+        u.retain_grad()
+        u.add_(a[:1])
+        loss = (b * T.tensor([1.0, 3.0], dtype=T.float64)).sum() + (v * 5).sum()
+        (loss + (c * c).sum() + (u * 7).sum()).backward()
+        return b.grad, v.grad, u.grad, a.grad
+
+    both(fn)

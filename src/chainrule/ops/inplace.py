@@ -111,9 +111,12 @@ def commit(t, new, first_seq=None):
         _rebind_saved_output(fn, new, t)
     base = t._extra.base if t._extra is not None else None
     if base is None:
+        old = t._grad_fn
         t._grad_fn, t._nr, t._requires_grad = fn, new._nr, True
-        if t._extra is not None and t._extra.__dict__.get("views"):
-            _renew_views(t)
+        if t._extra is not None:
+            _move_retain_grad(t, old)
+            if t._extra.__dict__.get("views"):
+                _renew_views(t)
         return t
     # See Note [In-place on a view].
     view_fn = t._extra.view_fn
@@ -152,9 +155,27 @@ def _renew_views(base, written=None):
                 view._extra.stale_multi_output = multi
                 continue
             regenerated = view._extra.view_fn(base, TENSOR_MATH)
+            old = view._grad_fn
             record(AsStridedBackward0, view, (regenerated,))
             view._nr = 0
+            _move_retain_grad(view, old)
     base._extra.views = alive
+
+
+def _move_retain_grad(t, old):
+    """`t.retain_grad()` follows t to its new history after an in-place write (PyTorch moves
+    the retains_grad hook: `.grad` is the gradient of the new value)."""
+    if old is None or old is t._grad_fn or not t._extra.retains_grad:
+        return
+    hooks = old._tensor_hooks or ()
+    mine = [h for h in hooks if h[2] and h[1]() is t]
+    if not mine:
+        return
+    old._tensor_hooks = [h for h in hooks if h not in mine] or None
+    node = t._grad_fn
+    if node._tensor_hooks is None:
+        node._tensor_hooks = []
+    node._tensor_hooks.append((t._nr, mine[0][1], True))
 
 
 def _cast_result(new, dtype):
