@@ -1148,3 +1148,29 @@ def test_retain_grad_follows_in_place_writes():
         return b.grad, v.grad, u.grad, a.grad
 
     both(fn)
+
+
+@pytest.mark.parametrize("op", ["abs_", "pow_", "add_", "mul_grad", "copy_", "no_grad_add_"])
+def test_in_place_into_an_expanded_tensor_is_refused(op):
+    """Bug: an in-place write into an expanded tensor crashed with NumPy's ValueError
+    ("assignment destination is read-only"); torch refuses it (internal overlap). Still open:
+    fill_/zero_ and `e[0] = v` (no overlap in the written region), which torch allows."""
+    def fn(T):
+        x = leaf(T, [1.0, 2.0, 3.0]) * 1
+        e = x.expand(2, 3)
+        if op == "abs_":
+            e.abs_()
+        elif op == "pow_":
+            e.pow_(2)
+        elif op == "add_":
+            T.ones(3).expand(2, 3).add_(1)
+        elif op == "mul_grad":
+            T.ones(1, 1).expand(1, 3).mul_(x)
+        elif op == "copy_":
+            e.copy_(T.zeros(2, 3))
+        else:
+            with T.no_grad():
+                e.add_(1)
+        return e
+
+    both(fn)

@@ -38,10 +38,25 @@ NO_GRAD_VIEW_INPLACE = (
     "tracked).")
 
 
+INTERNAL_OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation.")
+
+
+def check_overlap(x):
+    """PyTorch refuses to write in place into an expanded tensor (elements sharing memory)."""
+    if not x.flags.writeable and 0 in x.strides:
+        for size, stride in zip(x.shape, x.strides):
+            if stride == 0 and size > 1:
+                raise RuntimeError(INTERNAL_OVERLAP)
+
+
 def check_inplace(t):
     """PyTorch refuses in-place writes to leaves that require grad (and to their views), to
-    views made under no_grad and to the outputs of split/unbind (views of one base)."""
+    views made under no_grad and to the outputs of split/unbind (views of one base), and (in
+    its kernels) to expanded tensors."""
     if not _state.enabled:
+        check_overlap(t._data)
         return
     extra = t._extra
     if extra is not None and t._requires_grad:
@@ -58,6 +73,7 @@ def check_inplace(t):
     base = t._extra.base if t._extra is not None else None
     if base is not None and base._requires_grad and base._grad_fn is None:
         raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
+    check_overlap(t._data)
 
 
 def _check_result(t, result_dtype, result_shape):
@@ -245,6 +261,8 @@ def _fast_binary(ufunc, op):
         if needs_grad(t, other if hasattr(other, "_data") else None):
             return run_inplace(t, op, other)
         x = t._data
+        if not x.flags.writeable:
+            check_overlap(x)
         y = other._data if hasattr(other, "_data") else other
         if _fits_as_is(x, y) and (ufunc is not np.true_divide or x.dtype.kind == "f"):
             ufunc(x, y, out=x)  # the optimizer step `w -= lr * w.grad`
