@@ -1174,3 +1174,30 @@ def test_in_place_into_an_expanded_tensor_is_refused(op):
         return e
 
     both(fn)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_div_saves_its_numerator_only_for_the_denominator_gradient(create_graph):
+    """Bug: `y = x / 3; x.fill_(2)` then backward raised "modified by an inplace operation":
+    div saved x although only b's gradient needs it (torch saves it only then)."""
+    def fn(T):
+        a = leaf(T, [0.5, -0.8])
+        b = leaf(T, [2.0, 3.0])
+        x = a * 1
+        y = x / 3
+        z = x / b.detach()
+        x.fill_(2.0)
+        (g,) = T.autograd.grad((y + z).sum(), a, create_graph=create_graph)
+        return g
+
+    both(fn)
+
+    def still_raises(T):  # b requires grad: x is needed, and was modified
+        a = leaf(T, [0.5, -0.8])
+        b = leaf(T, [2.0, 3.0])
+        x = a * 1
+        y = x / b
+        x.fill_(2.0)
+        y.sum().backward()
+
+    both(still_raises)

@@ -144,7 +144,9 @@ def div(a, b, *, rounding_mode=None, out=None):
         raise broadcast_error(x, y) from None
     node = record(DivBackward0, result, (ta, tb))
     if node is not None:
-        node.save(ta if ta is not None else a, tb if tb is not None else b)
+        # a is needed only for b's gradient (as PyTorch: `x / 2` then `x.fill_(1)` is fine)
+        node.save((ta if ta is not None else a) if needs(node, 1) else None,
+                  tb if tb is not None else b)
     return _maybe_out(result, out)
 
 
