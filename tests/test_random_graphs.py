@@ -1201,3 +1201,10 @@ def test_div_saves_its_numerator_only_for_the_denominator_gradient(create_graph)
         y.sum().backward()
 
     both(still_raises)
+
+
+def test_in_place_shape_mismatch_without_graph_is_torchs_error():
+    """Bug: `t.mul_(other)` with mismatched shapes and no graph raised NumPy's ValueError."""
+    both(lambda T: T.ones(3).mul_(T.ones(2)))
+    both(lambda T: T.ones(3).add_(T.ones(2, dtype=T.float64)))
+    both(lambda T: T.ones(3).add_(T.ones(2, 3)))

@@ -274,7 +274,7 @@ def _fast_binary(ufunc, op):
         if ufunc is np.true_divide and rt.np.kind != "f":
             rt = _dtype.get_default_dtype()
         if hasattr(y, "shape") and y.shape != x.shape:
-            _check_result(t, rt.np, np.broadcast_shapes(x.shape, y.shape))
+            _check_result(t, rt.np, _errors.broadcast_shapes(x.shape, y.shape))
         else:
             _check_result(t, rt.np, x.shape)
         if isinstance(y, np.ndarray) and y.dtype != x.dtype:
