@@ -315,11 +315,7 @@ def _lowered(fn, recorder):
         if tr is None or tr.depth:
             return fn(*args, **kwargs)
         first_seq = _next_seq()  # nodes numbered from here on were made by this op
-        tr.depth += 1
-        try:
-            out = fn(*args, **kwargs)
-        finally:
-            tr.depth -= 1
+        out = _call_inside(tr, fn, args, kwargs)
         mark = len(tr.graph.nodes)
         tr.depth += 1  # helpers the recorder calls (normalize_index...) are not ops to record
         try:
@@ -337,16 +333,21 @@ def _lowered(fn, recorder):
     return _named(wrapper, fn)
 
 
+def _call_inside(tr, fn, args, kwargs):
+    """Run `fn` as one recorded step: the ops it calls itself are not recorded again."""
+    tr.depth += 1
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        tr.depth -= 1
+
+
 def _opaque(fn, op="call"):
     def wrapper(*args, **kwargs):
         tr = active()
         if tr is None or tr.depth:
             return fn(*args, **kwargs)
-        tr.depth += 1
-        try:
-            out = fn(*args, **kwargs)
-        finally:
-            tr.depth -= 1
+        out = _call_inside(tr, fn, args, kwargs)
         _record_opaque(tr, fn, args, kwargs, out, op)
         return out
 
@@ -493,11 +494,7 @@ def _creation(fn):
         tr = active()
         if tr is None or tr.depth:
             return fn(*args, **kwargs)
-        tr.depth += 1
-        try:
-            out = fn(*args, **kwargs)
-        finally:
-            tr.depth -= 1
+        out = _call_inside(tr, fn, args, kwargs)
         if fn.__name__.endswith("_like") or not _tensors_in((args, kwargs), []):
             if isinstance(out, Tensor):
                 tr.const(out._data)
