@@ -380,3 +380,33 @@ def test_buffer_reuse_runs_fused_chain_in_one_buffer():
     assert source.count("out=w0") >= 4 and "w1" not in source
     np.testing.assert_allclose(f(x).item(), ((x * 2 + 1).tanh() - 0.5).exp().sum().item(),
                                rtol=1e-6)
+
+
+def test_parameter_update_is_written_in_place_and_matches_eager():
+    """Note [Updates written in place]: `w -= lr * w.grad` writes into w's array directly."""
+    rng = np.random.default_rng(7)
+    data = rng.standard_normal((5, 3)).astype(np.float32)
+    target = rng.standard_normal((5, 1)).astype(np.float32)
+
+    def make():
+        return cr.tensor(rng.standard_normal((3, 1)).astype(np.float32), requires_grad=True)
+
+    w_eager = make()
+    w_comp = cr.tensor(w_eager.detach().numpy().copy(), requires_grad=True)
+
+    def step(w, x, y):
+        loss = ((x.mm(w) - y) ** 2).mean()
+        w.grad = None
+        loss.backward()
+        with cr.no_grad():
+            w -= 0.1 * w.grad
+        return loss
+
+    compiled = cr.compile(lambda x, y: step(w_comp, x, y))
+    x, y = cr.tensor(data), cr.tensor(target)
+    for _ in range(5):
+        step(w_eager, x, y)
+        compiled(x, y)
+    np.testing.assert_array_equal(w_comp.detach().numpy(), w_eager.detach().numpy())
+    source = str(compiled.graph(x, y, source=True))
+    assert "out=_o" in source  # the subtraction writes into the parameter itself

@@ -185,17 +185,44 @@ class Context:
         return self.name(node)
 
 
+def _updates_in_place(seq, alias, buffer_of, roots, escaping, write_targets, effect_nodes):
+    """Note [Updates written in place]: an effect `param <- value` whose value is computed by an
+    elementwise op into the workspace can write straight into the parameter's array (and skip
+    the copy at the end) when nothing reads the parameter's old value after that op, and no
+    output or other effect holds it. This is the optimizer step `w -= lr * g`: one pass less."""
+    position = {n: i for i, n in enumerate(seq)}
+    chosen = {}
+    for value, old, target in write_targets:
+        v, o = alias.get(value, value), alias.get(old, old)
+        if v not in buffer_of or not OPS[v.op].elementwise or v in chosen:
+            continue
+        if v.shape != o.shape or v.dtype != o.dtype or o not in position:
+            continue
+        at = position[v]
+        readers_after = [n for n in seq[at + 1:]
+                         if any(o in roots[alias.get(x, x)] or alias.get(x, x) is v
+                                for x in n.inputs())]
+        held = [x for x in list(escaping) + [e for e in effect_nodes if e is not value]
+                if x is not None and o in roots[alias.get(x, x)]]
+        if not readers_after and not held:
+            chosen[v] = target
+    return chosen
+
+
 def generate(graph: Graph, params, escaping, input_reads, prologue, effects, returns, name,
-             live_to_end=()):
+             live_to_end=(), write_targets=()):
     """Write and compile `def name(W, *params)`.
 
     escaping: nodes whose arrays leave the call; input_reads(w, node): the expression reading an
     input; prologue(w): guard lines run first; effects(ctx): lines run after every op;
-    returns(ctx): the return expression.
+    returns(ctx): the return expression; write_targets(w): (value, old input node, target array
+    expression) for effects that may be written in place (Note [Updates written in place]).
     """
     seq, alias = _linear(graph)
     w = _Writer()
     buffer_of, shapes, foreign, roots = plan_buffers(seq, alias, escaping, live_to_end)
+    in_place = _updates_in_place(seq, alias, buffer_of, roots, escaping,
+                                 write_targets(w) if write_targets else (), live_to_end)
     for line in prologue(w):
         w.emit(line)
     if shapes:
@@ -233,12 +260,15 @@ def generate(graph: Graph, params, escaping, input_reads, prologue, effects, ret
         if n.op == "tuple_get":
             w.emit(f"{var} = {w.lit(n.args[0])}[{n.attrs['index']}]")
             continue
-        if n in buffer_of:
+        if n in in_place:
+            args.append(f"out={in_place[n]}")
+        elif n in buffer_of:
             args.append(f"out=w{buffer_of[n]}")
         w.emit(f"{var} = {_impl_name(w, n.op)}({', '.join(args)})")
         if n in members_root:
             w.names[members_root[n]] = var
     ctx = Context(w, roots, foreign, alias)
+    ctx.in_place = in_place
     for line in effects(ctx):
         w.emit(line)
     w.emit("return " + returns(ctx))

@@ -397,7 +397,8 @@ def _forward_kernel(graph, n_args, n_user, guards):
             else:
                 value = names.get(e) or ctx.name(e.node)
                 holder = target + ("._grad" if e.source.field == "grad" else "")
-                yield f"_np.copyto({holder}._data, {value})"
+                if ctx.alias.get(e.node, e.node) not in ctx.in_place or e in names:
+                    yield f"_np.copyto({holder}._data, {value})"
                 yield f"{holder}._vc[0] += 1"
 
     def returns(ctx):
@@ -408,8 +409,22 @@ def _forward_kernel(graph, n_args, n_user, guards):
     escaping = list(graph.outputs) + [e.node for e in graph.effects if e.kind == "set_grad"]
     params = [f"t{i}" for i in range(n_args)]
     effect_values = [e.node for e in graph.effects if e.node is not None]
+    def write_targets(w):
+        """Effects `tensor.data <- value` with the input node that read the old data."""
+        old_of = {}
+        for n in graph.inputs:
+            src = n.attrs["source"]
+            if src.kind in ("arg", "tensor") and src.field == "data":
+                old_of[(src.kind, src.index, id(src.obj))] = n
+        for e in graph.effects:
+            src = e.source
+            if e.kind == "copy" and src.field == "data" and e.node is not None:
+                old = old_of.get((src.kind, src.index, id(src.obj)))
+                if old is not None:
+                    yield e.node, old, f"{_target(w, src)}._data"
+
     return generate(graph, params, escaping, _read, prologue, effects, returns, "forward",
-                    live_to_end=effect_values)
+                    live_to_end=effect_values, write_targets=lambda w: list(write_targets(w)))
 
 
 def _backward_kernel(graph, n_seeds, grad_nodes):
