@@ -41,6 +41,7 @@ def _cascade_sum(x, axes, keepdims):
 
 class ArrayMath:
     tensor_mode = False
+    records_graph = False  # results are plain arrays, never differentiated again
 
     @staticmethod
     def unpack(value, node):
@@ -183,6 +184,7 @@ class TensorMath:
     """
 
     tensor_mode = True
+    records_graph = True  # create_graph=True: the backward is itself a graph
 
     def bind(self):
         from .. import ops

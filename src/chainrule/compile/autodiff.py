@@ -94,6 +94,7 @@ class TracingMath:
     """The math namespace of a traced backward. See the module docstring."""
 
     tensor_mode = True
+    records_graph = False  # a compiled backward is not differentiated again
     _ELEMENTWISE = {"exp": "exp", "log": "log", "sign": "sign", "cos": "cos", "sin": "sin",
                     "abs": "absolute", "floor": "floor"}
 

@@ -197,10 +197,12 @@ class ReluBackward0(Node):
 
     def backward(self, m, g):
         (out,) = self.saved(m)
-        if m.tensor_mode:
+        if m.tensor_mode and m.records_graph:
             # PyTorch's threshold_backward(g, out) takes `out` as an input whose derivative is
             # zero, so the gradient requires grad when `out` does: `out * 0` (out is 0 there)
             return m.where(out > 0, g, out * 0)
+        if m.tensor_mode:  # a compiled backward: two fusable elementwise ops, eager's products
+            return g * (out > 0)
         return _pass_where(g, out > 0)
 
 
