@@ -118,14 +118,7 @@ def logsumexp(x, axis, keepdims):
 
 def dim_select(x, dim, keepdim, argfn):
     """max/min along a dim: (values, int64 indices), as ops/reduce.py `_dim_selection`."""
-    idx = argfn(x, axis=dim)
-    idx_k = np.expand_dims(idx, dim)
-    values = np.take_along_axis(x, idx_k, axis=dim)
-    if not keepdim:
-        values = values.squeeze(dim)
-    else:
-        idx = idx_k
-    return values, np.asarray(idx).astype(np.int64)
+    return _reduce.select_along(x, dim, keepdim, argfn)
 
 
 def cumsum(x, axis):

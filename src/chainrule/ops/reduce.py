@@ -335,6 +335,18 @@ def _whole_reduction(a, node_cls, npfn, name):
     return out
 
 
+def select_along(x, d, keepdim, argfn):
+    """The values `argfn` picks along dim `d` of array `x`, and their indices (int64)."""
+    idx = argfn(x, axis=d)
+    idx_k = np.expand_dims(idx, d)
+    values = np.take_along_axis(x, idx_k, axis=d)
+    if not keepdim:
+        values = values.squeeze(d)
+    else:
+        idx = idx_k
+    return values, np.asarray(idx).astype(np.int64)
+
+
 def _dim_selection(a, dim, keepdim, node_cls, argfn, result_type):
     x = a._data
     d = _errors.normalize_dim(dim, x.ndim)
@@ -342,15 +354,9 @@ def _dim_selection(a, dim, keepdim, node_cls, argfn, result_type):
         idx = np.zeros((), np.int64)
         values = x.copy()
     else:
-        idx = argfn(x, axis=d)
-        idx_k = np.expand_dims(idx, d)
-        values = np.take_along_axis(x, idx_k, axis=d)
-        if not keepdim:
-            values = values.squeeze(d)
-        else:
-            idx = idx_k
+        values, idx = select_along(x, d, keepdim, argfn)
     out = wrap(values)
-    indices = wrap(idx.astype(np.int64))
+    indices = wrap(idx)
     node = record(node_cls, out, (a,))
     if node is not None:
         node.shape, node.dim, node.keepdim = x.shape, d, keepdim
