@@ -27,9 +27,7 @@ EXPRESSIONS = [
     "lib.ones(2, 3)[0, 0, 0]",
     "lib.ones(3)[lib.tensor([0.0])]",
     "lib.ones(2).unsqueeze(3)",
-    pytest.param("lib.tensor(1.0)[0]", marks=pytest.mark.xfail(
-        strict=False, reason="0-dim indexing message: ops/shape.py _index_error, being reworked "
-                             "by the indexing owner")),
+    "lib.tensor(1.0)[0]",
     # conversions
     "lib.ones(2).item()",
     "float(lib.ones(2))",

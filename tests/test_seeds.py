@@ -298,12 +298,15 @@ def test_seed_003_matches_torch_and_slide_to_printed_precision(seed_003_output):
         assert float(ours.split()[-1]) == pytest.approx(float(shown.split()[-1]), abs=2e-6)
 
 
-@pytest.mark.xfail(strict=False, reason="the slide's run differs from PyTorch 2.13 in the 6th "
-                   "decimal at epochs 500 and 2000 (7.860115 / 2.957698); chainrule prints "
-                   "exactly what PyTorch prints, asserted in the test above")
 def test_seed_003_slide_digits_exactly(seed_003_output):
-    lines = seed_003_output.splitlines()
-    assert lines[1:-1] == SEED_003_SLIDE.splitlines()[1:-1]
+    """Every printed loss equals the slide's digits, except at epochs 500 and 2000, where the
+    slide's run differs from PyTorch 2.13 (and chainrule) in the last printed digit."""
+    ours = seed_003_output.splitlines()[1:-1]
+    slide = SEED_003_SLIDE.splitlines()[1:-1]
+    differing = [(o, s) for o, s in zip(ours, slide) if o != s]
+    assert [s.split(",")[0] for _, s in differing] == ["Epoch 500", "Epoch 2000"]
+    for o, s in differing:
+        assert abs(float(o.split()[-1]) - float(s.split()[-1])) == pytest.approx(1e-6)
 
 
 # -- seed 004: autograd basics --------------------------------------------------------------------
