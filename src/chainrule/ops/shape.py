@@ -414,7 +414,6 @@ def tile(a, dims):
 
 
 def repeat_interleave(a, repeats, dim=None):
-    x = a._data
     if dim is None:
         a = reshape(a, (-1,))
         dim = 0
@@ -1083,7 +1082,7 @@ def index_select(a, dim, index):
     d = _errors.normalize_dim(dim, x.ndim)
     idx = index._data.reshape(-1)
     if idx.size and (idx.max() >= x.shape[d] or idx.min() < -x.shape[d]):
-        raise IndexError(f"index out of range in self")
+        raise IndexError("index out of range in self")
     out = wrap(np.take(x, idx, axis=d))
     node = record(IndexSelectBackward0, out, (a,))
     if node is not None:
