@@ -15,3 +15,11 @@ def manual_seed(seed) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def empty_cache() -> None:
+    """Nothing cached without a GPU (a no-op in PyTorch's CPU builds too)."""
+
+
+def synchronize(device=None):
+    raise AssertionError("Torch not compiled with CUDA enabled")
