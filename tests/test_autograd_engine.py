@@ -282,6 +282,16 @@ def test_backward_inputs_with_non_leaf():
     assert_same(scenario)
 
 
+def test_backward_inputs_listing_a_tensor_twice():
+    def scenario(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x.abs()
+        z = y.add_(x)  # the same tensor as y
+        (z * 3).sum().backward(inputs=[y, z, x, x])
+        return x.grad, y.grad
+    assert_same(scenario)
+
+
 def test_autograd_grad_variants():
     def scenario(lib):
         x = lib.tensor([1.0, 2.0], requires_grad=True)

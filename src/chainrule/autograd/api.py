@@ -98,7 +98,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             if t._grad_fn is None:
                 targets.add(grad_accumulator(t))
-            else:
+            elif (t._grad_fn, t._nr) not in capture:  # a tensor listed twice gets it once
                 targets.add(t._grad_fn)
                 capture[(t._grad_fn, t._nr)] = len(non_leaves)
                 non_leaves.append(t)
