@@ -41,7 +41,7 @@ from .random import (manual_seed, seed, initial_seed, get_rng_state, set_rng_sta
                      randn_like, randint_like, normal, bernoulli, multinomial)
 from ._printing import set_printoptions, get_printoptions  # noqa: F401
 from . import return_types  # noqa: F401
-from . import nn, optim, utils, cuda, backends  # noqa: F401
+from . import nn, optim, utils, cuda, backends, testing  # noqa: F401
 from .serialization import save, load  # noqa: F401
 from .autograd.math import TENSOR_MATH as _TENSOR_MATH
 
