@@ -41,6 +41,34 @@ SCHEDULERS = {
     "LambdaLR": lambda lib, opt: lib.optim.lr_scheduler.LambdaLR(opt, lr_lambda=halve),
     "LambdaLR-per-group": lambda lib, opt: lib.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda=[halve, lambda e: 1 / (e + 1)]),
+    "MultiplicativeLR": lambda lib, opt: lib.optim.lr_scheduler.MultiplicativeLR(
+        opt, lr_lambda=lambda e: 0.95 if e % 2 else 0.9),
+    "ConstantLR": lambda lib, opt: lib.optim.lr_scheduler.ConstantLR(opt, factor=0.4,
+                                                                     total_iters=6),
+    "LinearLR": lambda lib, opt: lib.optim.lr_scheduler.LinearLR(
+        opt, start_factor=0.1, end_factor=0.9, total_iters=13),
+    "PolynomialLR": lambda lib, opt: lib.optim.lr_scheduler.PolynomialLR(opt, total_iters=30,
+                                                                         power=2.0),
+    "CosineAnnealingWarmRestarts": lambda lib, opt:
+        lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, eta_min=1e-3),
+    "OneCycleLR": lambda lib, opt: lib.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[0.5, 1.0], total_steps=EPOCHS),
+    "OneCycleLR-three-phase-linear": lambda lib, opt: lib.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.3, epochs=5, steps_per_epoch=9, pct_start=0.25, three_phase=True,
+        anneal_strategy="linear"),
+    "CyclicLR": lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=0.01, max_lr=[0.1, 0.2], step_size_up=4, step_size_down=7),
+    "CyclicLR-triangular2": lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2"),
+    "CyclicLR-exp_range": lambda lib, opt: lib.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range", gamma=0.97),
+    "SequentialLR": lambda lib, opt: lib.optim.lr_scheduler.SequentialLR(
+        opt, [lib.optim.lr_scheduler.LinearLR(opt, start_factor=0.2, total_iters=5),
+              lib.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=20),
+              lib.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)], milestones=[5, 25]),
+    "ChainedScheduler": lambda lib, opt: lib.optim.lr_scheduler.ChainedScheduler(
+        [lib.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=4),
+         lib.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)]),
 }
 
 
@@ -51,6 +79,50 @@ def test_lr_sequence_equals_torch(name):
     theirs, _ = lr_sequence(torch, SCHEDULERS[name], groups=groups)
     assert ours == theirs  # exact: the same chainable formulas in the same order
     assert len({tuple(x) for x in ours}) > 1
+
+
+@pytest.mark.parametrize("name", ["OneCycleLR", "CyclicLR", "CyclicLR-exp_range"])
+def test_cycled_momentum_equals_torch(name):
+    """OneCycleLR and CyclicLR also move the momentum (SGD) or beta1 (Adam) of every group."""
+    for opt_name, key in [("SGD", "momentum"), ("Adam", "betas")]:
+        seqs = []
+        for lib in (cr, torch):
+            params = [lib.ones(2, requires_grad=True) for _ in range(2)]
+            kwargs = {"momentum": 0.9} if opt_name == "SGD" else {}
+            opt = getattr(lib.optim, opt_name)([{"params": [p]} for p in params], lr=0.1,
+                                               **kwargs)
+            sched = SCHEDULERS[name](lib, opt)
+            seq = []
+            for _ in range(EPOCHS):
+                opt.step()
+                sched.step()
+                seq.append([g[key] for g in opt.param_groups])
+            seqs.append(seq)
+        assert seqs[0] == seqs[1]
+
+
+def test_one_cycle_past_total_steps_raises_like_torch():
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.ones(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=3)
+        for _ in range(3):
+            opt.step()
+            sched.step()
+        with pytest.raises(ValueError, match="Tried to step 4 times. The specified number of "
+                                             "total steps is 3"):
+            sched.step()
+
+
+def test_composite_scheduler_state_dict_matches_torch():
+    states = []
+    for lib in (cr, torch):
+        _, sched = lr_sequence(lib, SCHEDULERS["SequentialLR"], epochs=7)
+        state = sched.state_dict()
+        states.append(state)
+    assert states[0].keys() == states[1].keys()
+    assert [s.keys() for s in states[0]["_schedulers"]] == \
+        [s.keys() for s in states[1]["_schedulers"]]
+    assert states[0]["last_epoch"] == states[1]["last_epoch"]
 
 
 METRICS = [1.0, 0.9, 0.9, 0.9, 0.95, 0.91, 0.89, 0.89, 0.89, 0.89, 0.89, 0.5, 0.5, 0.5, 0.5,
