@@ -15,3 +15,4 @@ from . import modules  # noqa: F401
 from . import utils  # noqa: E402,F401  (clip_grad_norm_, parameters_to_vector...)
 from .conv import (Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d,  # noqa: E402,F401
                    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, Unfold)
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa: E402,F401

@@ -1,0 +1,569 @@
+"""Recurrent layers: `RNN`, `LSTM`, `GRU` and their cells `RNNCell`, `LSTMCell`, `GRUCell`.
+
+Composed from differentiable chainrule ops (addmm, sigmoid, tanh, split, unbind, stack, cat),
+so backward and double backward come for free. Parameters are named, shaped, registered and
+initialised as PyTorch's (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, in
+registration order, from the global generator), so `manual_seed` gives PyTorch's weights.
+
+    >>> lstm = nn.LSTM(10, 20, num_layers=2, batch_first=True)
+    >>> out, (h_n, c_n) = lstm(torch.randn(3, 5, 10))
+    >>> out.shape, h_n.shape
+    (torch.Size([3, 5, 20]), torch.Size([2, 3, 20]))
+
+How a layer runs (the equations are PyTorch's; gate order i, f, g, o for LSTM and r, z, n for
+GRU): the input projection x_t W_ih^T + b_ih of all time steps is one matrix product over the
+whole sequence, viewed per step with one `unbind`; each step then does one `addmm` for the
+hidden projection and a few pointwise ops. For LSTM and RNN, b_hh is folded into that input
+projection (it is added to every step anyway); GRU keeps b_hh inside the hidden projection,
+since r multiplies (W_hn h + b_hn). Between layers, dropout (training only) is applied to the
+whole time-major layer output, as PyTorch does, so its mask comes from the same random numbers.
+
+PackedSequence inputs are not supported.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from .. import creation
+from ..ops import linalg as _linalg, pointwise as _pw, shape as _shape
+from . import functional as F, init
+from .modules.module import Module
+from .parameter import Parameter
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _refuse_packed(input, name):
+    if isinstance(input, tuple) or hasattr(input, "batch_sizes"):
+        raise NotImplementedError(
+            f"chainrule's nn.{name} does not support PackedSequence inputs: pass a padded "
+            f"tensor of shape (L, N, H_in) (or (N, L, H_in) with batch_first=True) instead")
+
+
+# -- one direction of one layer, over the whole sequence ---------------------------------------
+# xs: the per-step input projections (B, G); h, c: the initial state (B, H); w_hh_t: w_hh.t().
+# Returns the per-step outputs in time order, and the final state.
+
+def _steps(n, reverse):
+    return range(n - 1, -1, -1) if reverse else range(n)
+
+
+def _run_rnn(xs, h, w_hh_t, act, reverse):
+    addmm = _linalg.addmm
+    outs = [None] * len(xs)
+    for t in _steps(len(xs), reverse):
+        h = act(addmm(xs[t], h, w_hh_t))
+        outs[t] = h
+    return outs, h
+
+
+def _run_lstm(xs, h, c, w_hh_t, w_hr_t, reverse):
+    addmm, chunk, sigmoid, tanh, mm = (_linalg.addmm, _shape.chunk, _pw.sigmoid, _pw.tanh,
+                                       _linalg.mm)
+    outs = [None] * len(xs)
+    for t in _steps(len(xs), reverse):
+        i, f, g, o = chunk(addmm(xs[t], h, w_hh_t), 4, 1)
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        h = sigmoid(o) * tanh(c)
+        if w_hr_t is not None:
+            h = mm(h, w_hr_t)
+        outs[t] = h
+    return outs, h, c
+
+
+def _gru_step(x_rz, x_n, h, w_hh_t, b_hh, two_h):
+    """r, z = sigmoid(x_rz + h W_hrz^T + b_hrz); n = tanh(x_n + r * (h W_hn^T + b_hn));
+    h' = (h - n) * z + n, i.e. (1 - z) * n + z * h, computed as PyTorch does."""
+    hg = _linalg.addmm(b_hh, h, w_hh_t) if b_hh is not None else _linalg.mm(h, w_hh_t)
+    h_rz, h_n = _shape.split(hg, [two_h, hg.shape[1] - two_h], 1)
+    r, z = _shape.chunk(_pw.sigmoid(x_rz + h_rz), 2, 1)
+    n = _pw.tanh(x_n + r * h_n)
+    return (h - n) * z + n
+
+
+def _run_gru(xs_rz, xs_n, h, w_hh_t, b_hh, reverse):
+    two_h = 2 * h.shape[1]
+    outs = [None] * len(xs_rz)
+    for t in _steps(len(xs_rz), reverse):
+        h = _gru_step(xs_rz[t], xs_n[t], h, w_hh_t, b_hh, two_h)
+        outs[t] = h
+    return outs, h
+
+
+class RNNBase(Module):
+    """The common part of `RNN`, `LSTM` and `GRU`: parameters, checks, repr and the layer loop.
+
+    `mode` is 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
+    """
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
+                or not 0 <= dropout <= 1):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
+        for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool),
+                                  ("input_size", input_size, int)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} should be of type {kind.__name__}, got: "
+                                f"{type(value).__name__}")
+        if input_size <= 0:
+            raise ValueError("input_size must be greater than zero")
+        if not isinstance(hidden_size, int):
+            raise TypeError(f"hidden_size should be of type int, got: "
+                            f"{type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+
+        gate_size = _GATES[mode] * hidden_size
+        real_hidden = proj_size if proj_size > 0 else hidden_size
+        num_directions = 2 if bidirectional else 1
+        self._flat_weights_names = []
+        self._all_weights = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else real_hidden * num_directions
+            for direction in range(num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                shapes = [("weight_ih", (gate_size, layer_input)),
+                          ("weight_hh", (gate_size, real_hidden))]
+                if bias:
+                    shapes += [("bias_ih", (gate_size,)), ("bias_hh", (gate_size,))]
+                if proj_size > 0:
+                    shapes += [("weight_hr", (proj_size, hidden_size))]
+                names = []
+                for stem, shape in shapes:
+                    setattr(self, stem + suffix,
+                            Parameter(creation.empty(shape, dtype=dtype, device=device)))
+                    names.append(stem + suffix)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, name, None) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def flatten_parameters(self):
+        """A no-op, as in PyTorch on the CPU (it only repacks weights for cuDNN)."""
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+    # -- checks, in PyTorch's words and order ------------------------------------------------
+    def _name(self):
+        return "RNN" if self.mode.startswith("RNN") else self.mode
+
+    def _check_input_dim(self, input):
+        if input.dim() not in (2, 3):
+            tensor = " tensor" if self.mode.startswith("RNN") else ""
+            raise ValueError(f"{self._name()}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D{tensor} instead")
+
+    def check_input(self, input, batch_sizes=None):
+        w = self._parameters[self._flat_weights_names[0]]
+        if input.dtype != w.dtype:
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
+                             f"model: model.to({input.dtype})")
+        if input.dim() != 3:
+            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.size(-1)}")
+
+    def get_expected_hidden_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        size = self.proj_size if self.proj_size > 0 else self.hidden_size
+        return (self.num_layers * num_directions, mini_batch, size)
+
+    def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
+        if tuple(hx.size()) != tuple(expected_hidden_size):
+            raise RuntimeError(msg.format(tuple(expected_hidden_size), list(hx.size())))
+
+    def check_forward_args(self, input, hidden, batch_sizes=None):
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
+
+    def _prepare(self, input, hx):
+        """Validate; return (batched input, batched hx or None, is_batched)."""
+        _refuse_packed(input, self._name())
+        self._check_input_dim(input)
+        is_batched = input.dim() == 3
+        if not is_batched:
+            input = input.unsqueeze(0 if self.batch_first else 1)
+        if hx is not None:
+            want = 3 if is_batched else 2
+            if hx.dim() != want:
+                kind = "batched 3-D" if is_batched else "unbatched 2-D"
+                raise RuntimeError(f"For {kind} input, hx should also be {want}-D but got "
+                                   f"{hx.dim()}-D tensor")
+            if not is_batched:
+                hx = hx.unsqueeze(1)
+            self.check_forward_args(input, hx)
+        else:
+            self.check_input(input)
+        return input, hx, is_batched
+
+    # -- the layer loop ----------------------------------------------------------------------
+    def _run(self, input, hx, cx=None):
+        """input: batched, (L, B, H_in) or (B, L, H_in) with batch_first. hx, cx: (D*layers,
+        B, H) or None. Returns (output, h_n, c_n); c_n is None unless LSTM."""
+        time_dim = 1 if self.batch_first else 0
+        seq_len, batch = input.shape[time_dim], input.shape[1 - time_dim]
+        if seq_len == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        mode, params = self.mode, self._parameters
+        num_directions = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        h0s = _shape.unbind(hx, 0) if hx is not None else None
+        c0s = _shape.unbind(cx, 0) if cx is not None else None
+        zeros_h = zeros_c = None
+        if h0s is None:
+            zeros_h = creation.zeros((batch, real_hidden), dtype=input.dtype)
+        if mode == "LSTM" and c0s is None:
+            zeros_c = creation.zeros((batch, self.hidden_size), dtype=input.dtype)
+        act = _pw.tanh if mode == "RNN_TANH" else _pw.relu
+        h_n, c_n = [], []
+        x = input
+        for layer in range(self.num_layers):
+            last = layer == self.num_layers - 1
+            # Inner layers are kept time-major, as PyTorch's (the dropout mask's layout).
+            out_dim = (1 if self.batch_first else 0) if last else 0
+            outputs = []
+            for direction in range(num_directions):
+                k = layer * num_directions + direction
+                names = self._all_weights[k]
+                w_ih, w_hh = params[names[0]], params[names[1]]
+                b_ih, b_hh = (params[names[2]], params[names[3]]) if self.bias else (None, None)
+                h = h0s[k] if h0s is not None else zeros_h
+                reverse = direction == 1
+                w_hh_t = w_hh.t()
+                if mode == "GRU":
+                    xw = F.linear(x, w_ih, b_ih)
+                    two_h = 2 * self.hidden_size
+                    x_rz, x_n = _shape.split(xw, [two_h, self.hidden_size], 2)
+                    outs, h = _run_gru(_shape.unbind(x_rz, time_dim),
+                                       _shape.unbind(x_n, time_dim), h, w_hh_t, b_hh, reverse)
+                else:
+                    xw = F.linear(x, w_ih, b_ih + b_hh if self.bias else None)
+                    xs = _shape.unbind(xw, time_dim)
+                    if mode == "LSTM":
+                        c = c0s[k] if c0s is not None else zeros_c
+                        w_hr_t = params[names[-1]].t() if self.proj_size > 0 else None
+                        outs, h, c = _run_lstm(xs, h, c, w_hh_t, w_hr_t, reverse)
+                        c_n.append(c)
+                    else:
+                        outs, h = _run_rnn(xs, h, w_hh_t, act, reverse)
+                h_n.append(h)
+                outputs.append(_shape.stack(outs, out_dim))
+            x = outputs[0] if num_directions == 1 else _shape.cat(outputs, 2)
+            if not last and self.dropout > 0 and self.training:
+                x = F.dropout(x, self.dropout, True)
+            time_dim = out_dim
+        return x, _shape.stack(h_n, 0), (_shape.stack(c_n, 0) if c_n else None)
+
+    def _finish(self, output, is_batched):
+        return output if is_batched else output.squeeze(0 if self.batch_first else 1)
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu), stacked
+    `num_layers` deep, optionally bidirectional. Returns (output, h_n).
+
+        >>> rnn = nn.RNN(10, 20, 2)
+        >>> out, h_n = rnn(torch.randn(5, 3, 10))
+        >>> out.shape, h_n.shape
+        (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]))
+    """
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            self.__dict__["nonlinearity"] = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.__dict__["nonlinearity"] = kwargs.pop("nonlinearity", "tanh")
+        if self.nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif self.nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise ValueError(f"Unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' "
+                             f"or 'relu'.")
+        super().__init__(mode, *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        input, hx, is_batched = self._prepare(input, hx)
+        output, h_n, _ = self._run(input, hx)
+        if not is_batched:
+            h_n = h_n.squeeze(1)
+        return self._finish(output, is_batched), h_n
+
+
+class LSTM(RNNBase):
+    """Long short-term memory: with gates i, f, g, o = split(x_t W_ih^T + b_ih + h W_hh^T +
+    b_hh) and sigmoid on i, f, o, tanh on g: c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)
+    (then h_t W_hr^T when proj_size > 0). Returns (output, (h_n, c_n)).
+
+        >>> lstm = nn.LSTM(10, 20)
+        >>> out, (h_n, c_n) = lstm(torch.randn(5, 3, 10))
+        >>> c_n.shape
+        torch.Size([1, 3, 20])
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def get_expected_cell_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+
+    def check_forward_args(self, input, hidden, batch_sizes=None):
+        self.check_input(input, batch_sizes)
+        self.check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
+                               "Expected hidden[0] size {}, got {}")
+        self.check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
+                               "Expected hidden[1] size {}, got {}")
+
+    def forward(self, input, hx=None):
+        _refuse_packed(input, "LSTM")
+        self._check_input_dim(input)
+        is_batched = input.dim() == 3
+        if not is_batched:
+            input = input.unsqueeze(0 if self.batch_first else 1)
+        if hx is None:
+            self.check_input(input)
+            h0 = c0 = None
+        else:
+            h0, c0 = hx[0], hx[1]
+            want = 3 if is_batched else 2
+            if h0.dim() != want or c0.dim() != want:
+                kind = "batched 3-D" if is_batched else "unbatched 2-D"
+                raise RuntimeError(f"For {kind} input, hx and cx should also be {want}-D but "
+                                   f"got ({h0.dim()}-D, {c0.dim()}-D) tensors")
+            if not is_batched:
+                h0, c0 = h0.unsqueeze(1), c0.unsqueeze(1)
+            self.check_forward_args(input, (h0, c0))
+        output, h_n, c_n = self._run(input, h0, c0)
+        if not is_batched:
+            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+        return self._finish(output, is_batched), (h_n, c_n)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit: r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z}),
+    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)), h_t = (1 - z) * n + z * h_{t-1}.
+    Returns (output, h_n).
+
+        >>> gru = nn.GRU(10, 20, bidirectional=True)
+        >>> out, h_n = gru(torch.randn(5, 3, 10))
+        >>> out.shape, h_n.shape
+        (torch.Size([5, 3, 40]), torch.Size([2, 3, 20]))
+    """
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__("GRU", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        input, hx, is_batched = self._prepare(input, hx)
+        output, h_n, _ = self._run(input, hx)
+        if not is_batched:
+            h_n = h_n.squeeze(1)
+        return self._finish(output, is_batched), h_n
+
+
+# -- cells ---------------------------------------------------------------------------------------
+class RNNCellBase(Module):
+    """Parameters `weight_ih` (chunks*hidden, input), `weight_hh` (chunks*hidden, hidden),
+    `bias_ih`, `bias_hh` (chunks*hidden), initialised as the layers' are."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        rows = num_chunks * hidden_size
+        self.weight_ih = Parameter(creation.empty((rows, input_size), dtype=dtype, device=device))
+        self.weight_hh = Parameter(creation.empty((rows, hidden_size), dtype=dtype,
+                                                  device=device))
+        if bias:
+            self.bias_ih = Parameter(creation.empty(rows, dtype=dtype, device=device))
+            self.bias_hh = Parameter(creation.empty(rows, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        nonlinearity = self.__dict__.get("nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            s += f", nonlinearity={nonlinearity}"
+        return s
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _batched(self, input, hx, hx_label="hidden"):
+        """Check dims; return (2-D input, hx list (2-D) or None, is_batched)."""
+        name = type(self).__name__
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D "
+                             f"instead")
+        if hx is not None:
+            for idx, value in enumerate(hx):
+                if value.dim() not in (1, 2):
+                    label = hx_label if hx_label == "hidden" else f"hx[{idx}]"
+                    raise ValueError(f"{name}: Expected {label} to be 1D or 2D, got "
+                                     f"{value.dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            zeros = creation.zeros((input.shape[0], self.hidden_size), dtype=input.dtype)
+        if input.shape[1] != self.weight_ih.shape[1]:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} "
+                               f"expected {self.weight_ih.shape[1]}")
+        if hx is None:
+            return input, None, is_batched, zeros
+        hx = [h if is_batched else h.unsqueeze(0) for h in hx]
+        for idx, h in enumerate(hx):
+            if input.shape[0] != h.shape[0]:
+                raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match "
+                                   f"hidden{idx} batch size {h.shape[0]}")
+            if h.shape[1] != self.weight_hh.shape[1]:
+                raise RuntimeError(f"hidden{idx} has inconsistent hidden_size: got "
+                                   f"{h.shape[1]}, expected {self.weight_hh.shape[1]}")
+        return input, hx, is_batched, None
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu).
+
+        >>> cell = nn.RNNCell(10, 20)
+        >>> cell(torch.randn(3, 10)).shape
+        torch.Size([3, 20])
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device,
+                         dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        input, hx, is_batched, zeros = self._batched(input, None if hx is None else (hx,))
+        h = zeros if hx is None else hx[0]
+        pre = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
+                                                                       self.bias_hh)
+        if self.nonlinearity == "tanh":
+            out = _pw.tanh(pre)
+        elif self.nonlinearity == "relu":
+            out = _pw.relu(pre)
+        else:
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        return out if is_batched else out.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: (h, c) -> (h', c'), gates i, f, g, o as in `LSTM`.
+
+        >>> cell = nn.LSTMCell(10, 20)
+        >>> h, c = cell(torch.randn(3, 10))
+        >>> h.shape, c.shape
+        (torch.Size([3, 20]), torch.Size([3, 20]))
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device,
+                         dtype=dtype)
+
+    def forward(self, input, hx=None):
+        input, hx, is_batched, zeros = self._batched(input, hx, hx_label="hx")
+        h, c = (zeros, zeros) if hx is None else hx
+        gates = F.linear(input, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
+                                                                         self.bias_hh)
+        i, f, g, o = _shape.chunk(gates, 4, 1)
+        c = _pw.sigmoid(f) * c + _pw.sigmoid(i) * _pw.tanh(g)
+        h = _pw.sigmoid(o) * _pw.tanh(c)
+        return (h, c) if is_batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: h -> h', gates r, z, n as in `GRU`.
+
+        >>> cell = nn.GRUCell(10, 20)
+        >>> cell(torch.randn(3, 10)).shape
+        torch.Size([3, 20])
+    """
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device,
+                         dtype=dtype)
+
+    def forward(self, input, hx=None):
+        input, hx, is_batched, zeros = self._batched(input, None if hx is None else (hx,))
+        h = zeros if hx is None else hx[0]
+        two_h = 2 * self.hidden_size
+        xw = F.linear(input, self.weight_ih, self.bias_ih)
+        x_rz, x_n = _shape.split(xw, [two_h, self.hidden_size], 1)
+        out = _gru_step(x_rz, x_n, h, self.weight_hh.t(), self.bias_hh, two_h)
+        return out if is_batched else out.squeeze(0)
