@@ -1,7 +1,9 @@
 """nn.Module and nn.Parameter behaviour against PyTorch: registration, traversal, state_dict,
 conversion, hooks, reprs and error messages."""
 import copy
+import os
 import pickle
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -413,3 +415,90 @@ def test_deepcopy_of_a_module_is_independent(nets):
         clone.head.weight.fill_(0.0)
     assert c_net.head.weight.abs().sum().item() > 0
     assert clone.shared is clone.head
+
+
+def _backward_hook_log(lib, *, input_requires_grad=True, replace=False, pre_replace=False,
+                       two_outputs=False):
+    """Run a model whose middle module carries full backward (pre-)hooks; return what the
+    hooks saw and the resulting gradients."""
+    nn = lib.nn
+    lib.manual_seed(0)
+
+    class Split(nn.Module):
+        def forward(self, x, scale):
+            return x * scale, x.sum(1, keepdim=True)
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    log = []
+
+    def pre_hook(module, grad_output):
+        log.append(("pre", type(module).__name__, [None if g is None else g.tolist()
+                                                  for g in grad_output]))
+        if pre_replace:
+            return tuple(g * 10 for g in grad_output)
+
+    def hook(module, grad_input, grad_output):
+        log.append(("hook", type(module).__name__,
+                    [None if g is None else g.tolist() for g in grad_input],
+                    [None if g is None else g.tolist() for g in grad_output]))
+        if replace:
+            return tuple(None if g is None else g * 0 + 1 for g in grad_input)
+
+    x = lib.randn(5, 3, requires_grad=input_requires_grad)
+    handles = []
+    target = model[0] if not input_requires_grad else model[2]
+    handles.append(target.register_full_backward_hook(hook))
+    handles.append(target.register_full_backward_pre_hook(pre_hook))
+    if two_outputs:
+        split = Split()
+        handles.append(split.register_full_backward_hook(hook))
+        a, b = split(model(x), 2.0)
+        loss = (a ** 2).sum() + b.sum() * 3
+    else:
+        loss = model(x).pow(2).sum()
+    loss.backward()
+    grads = [p.grad.tolist() for p in model.parameters()]
+    for h in handles:
+        h.remove()
+    model.zero_grad()
+    model(x).sum().backward()    # removed hooks do not run
+    return log, grads, None if x.grad is None else x.grad.tolist()
+
+
+@pytest.mark.parametrize("options", [{}, dict(replace=True), dict(pre_replace=True),
+                                     dict(input_requires_grad=False), dict(two_outputs=True)])
+def test_full_backward_hooks_match_torch(options):
+    warns = []
+    for lib in (cr, torch):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _backward_hook_log(lib, **options)
+        warns.append([(str(w.message), os.path.basename(w.filename)) for w in caught])
+        if lib is cr:
+            ours = result
+        else:
+            theirs = result
+    assert warns[0] == warns[1]   # the no-input-requires-grad warning, at the user's line
+    assert len(ours[0]) == len(theirs[0])
+    for a, b in zip(ours[0], theirs[0]):
+        assert a[:2] == b[:2]     # which hook, on which module, in which order
+        for x, y in zip(a[2:], b[2:]):
+            for gx, gy in zip(x, y):
+                assert (gx is None) == (gy is None)
+                if gx is not None:
+                    np.testing.assert_allclose(gx, gy, rtol=1e-5, atol=1e-6)
+    for gx, gy in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(gx, gy, rtol=1e-5, atol=1e-6)
+    assert (ours[2] is None) == (theirs[2] is None)
+    if ours[2] is not None:
+        np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-5, atol=1e-6)
+
+
+def test_full_backward_hook_wrong_count_raises_like_torch():
+    for lib in (cr, torch):
+        layer = lib.nn.Linear(2, 2)
+        layer.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+        x = lib.ones(1, 2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="Backward hook returned an invalid number of "
+                                               "grad_input, got 2, but expected 1"):
+            layer(x).sum().backward()

@@ -4,6 +4,7 @@ in three ordered dicts, filled by attribute assignment, and walks them for `para
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 from ...autograd import grad_mode
@@ -42,6 +43,136 @@ class RemovableHandle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+class _BackwardHook:
+    """The gradients around one module call, for its full backward (pre-)hooks (as PyTorch's
+    torch.utils.hooks.BackwardHook): the call's tensor arguments and its tensor outputs pass
+    through identity Functions; the node of the outputs' identity sees grad_output first (pre
+    hooks may replace it), the node of the inputs' identity sees grad_input (hooks may replace
+    it). When no input requires grad, the hooks run with grad_input all None from the outputs'
+    node."""
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = self.n_outputs = 0
+        self.input_index = self.output_index = None
+
+    @staticmethod
+    def _pack(index, values, n):
+        out = [None] * n
+        for i, v in zip(index, values):
+            out[i] = v
+        return tuple(out)
+
+    def _wrap(self, values, register):
+        """Pass the tensors among `values` through the identity; register on its node."""
+        index = [i for i, v in enumerate(values) if isinstance(v, Tensor)]
+        tensors = [values[i] for i in index]
+        if not (grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors)):
+            return values, None
+        new = _BackwardHookFunction.apply(*tensors)
+        new = new if isinstance(new, tuple) else (new,)
+        nodes = [t.grad_fn for t in new if t.grad_fn is not None
+                 and type(t.grad_fn).__name__ == "BackwardHookFunctionBackward"]
+        register(nodes[0])
+        values = list(values)
+        for i, t in zip(index, new):
+            values[i] = t
+        return tuple(values), index
+
+    def setup_input_hook(self, args):
+        def register(node):
+            def hook(grad_input, _):
+                if self.grad_outputs is None:
+                    return None     # the outputs got no gradient: nothing to report
+                res = self._pack(self.input_index, grad_input, self.n_inputs)
+                for user_hook in self.hooks:
+                    out = user_hook(self.module, res, self.grad_outputs)
+                    if out is None:
+                        continue
+                    if len(out) != len(res):
+                        raise RuntimeError("Backward hook returned an invalid number of "
+                                           f"grad_input, got {len(out)}, but expected "
+                                           f"{len(res)}")
+                    res = out
+                self.grad_outputs = None
+                return tuple(res[i] for i in self.input_index)
+            node.register_hook(hook)
+
+        self.n_inputs = len(args)
+        args, self.input_index = self._wrap(args, register)
+        return args
+
+    def setup_output_hook(self, output):
+        def register(node):
+            def prehook(grad_output):
+                self.grad_outputs = self._pack(self.output_index, grad_output, self.n_outputs)
+                for pre_hook in self.pre_hooks:
+                    new = pre_hook(self.module, self.grad_outputs)
+                    if new is None:
+                        continue
+                    if len(new) != len(self.grad_outputs):
+                        raise RuntimeError("Backward pre hook returned an invalid number of "
+                                           f"grad_output, got {len(new)}, but expected "
+                                           f"{len(self.grad_outputs)}")
+                    self.grad_outputs = new
+                local = self.grad_outputs
+                if self.input_index is None:
+                    warnings.warn(
+                        "Full backward hook is firing when gradients are computed with respect "
+                        "to module outputs since no inputs require gradients. See "
+                        "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                        "#torch.nn.Module.register_full_backward_hook for more details.",
+                        stacklevel=_outside_chainrule())
+                    none_inputs = (None,) * self.n_inputs
+                    for user_hook in self.hooks:
+                        res = user_hook(self.module, none_inputs, self.grad_outputs)
+                        if res is not None and not (isinstance(res, tuple)
+                                                    and all(r is None for r in res)):
+                            raise RuntimeError(
+                                "Backward hook for Modules where no input requires gradient "
+                                "should always return None or None for all gradients.")
+                    self.grad_outputs = None
+                return tuple(local[i] for i in self.output_index)
+            node.register_prehook(prehook)
+
+        single = not isinstance(output, tuple)
+        outputs = (output,) if single else output
+        self.n_outputs = len(outputs)
+        outputs, self.output_index = self._wrap(outputs, register)
+        return outputs[0] if single else outputs
+
+
+def _outside_chainrule():
+    """The stacklevel of the innermost caller outside the chainrule package."""
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _make_backward_hook_function():
+    from ...autograd.function import Function
+
+    class BackwardHookFunction(Function):
+        """Identity on its tensors; its node is where module backward hooks attach."""
+
+        @staticmethod
+        def forward(ctx, *args):
+            ctx.mark_non_differentiable(*[a for a in args if not a.requires_grad])
+            return args
+
+        @staticmethod
+        def backward(ctx, *grads):
+            return grads
+
+    return BackwardHookFunction
 
 
 def _addindent(text, spaces):
@@ -92,6 +223,8 @@ class Module:
         setattr_(self, "_forward_hooks_always_called", OrderedDict())
         setattr_(self, "_forward_pre_hooks", OrderedDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
+        setattr_(self, "_backward_hooks", OrderedDict())
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
         setattr_(self, "_state_dict_hooks", OrderedDict())
         setattr_(self, "_load_state_dict_pre_hooks", OrderedDict())
 
@@ -266,7 +399,9 @@ class Module:
 
     # -- calling -------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        backward_hooks = (self.__dict__.get("_backward_hooks")
+                          or self.__dict__.get("_backward_pre_hooks"))
+        if not (self._forward_hooks or self._forward_pre_hooks or backward_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -280,6 +415,11 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        bw_hook = None
+        if backward_hooks:
+            bw_hook = _BackwardHook(self, list(self._backward_hooks.values()),
+                                    list(self._backward_pre_hooks.values()))
+            args = bw_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -288,6 +428,8 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
+        if bw_hook is not None:
+            output = bw_hook.setup_output_hook(output)
         return output
 
     _call_impl = __call__
@@ -313,6 +455,28 @@ class Module:
             self._forward_hooks_always_called[handle.id] = True
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or a new grad_input, run once the
+        gradients with respect to the module's inputs are computed."""
+        if "_backward_hooks" not in self.__dict__:
+            object.__setattr__(self, "_backward_hooks", OrderedDict())
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or a new grad_output, run when the gradients with
+        respect to the module's outputs are computed (before those for its inputs)."""
+        if "_backward_pre_hooks" not in self.__dict__:
+            object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     # -- walking the tree -------------------------------------------------------------------
@@ -626,6 +790,9 @@ class Module:
             else:
                 main_str += "\n  " + "\n  ".join(lines) + "\n"
         return main_str + ")"
+
+
+_BackwardHookFunction = _make_backward_hook_function()
 
 
 def _typename(obj):
