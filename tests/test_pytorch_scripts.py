@@ -37,6 +37,7 @@ TOLERANT = {
     "lr_schedulers.py": _BLAS,
     "save_load_checkpoint.py": _BLAS,
     "micrograd_mlp.py": (1e-9, 1e-12),     # float64: only the last printed digit may differ
+    "char_rnn_lstm.py": _BLAS,              # LSTM matmuls: losses agree to ~1e-7, not bit for bit
 }
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?(?:inf|nan)")
