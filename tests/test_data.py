@@ -301,3 +301,29 @@ def test_loader_of_tensors_that_require_grad_keeps_the_graph():
     assert batch.grad_fn is not None
     batch.sum().backward()
     assert w.grad.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+@pytest.mark.parametrize("use_generator", [False, True])
+def test_weighted_random_sampler_draws_torchs_indices(replacement, use_generator):
+    weights = [0.1, 0.9, 0.4, 0.7, 3.0, 0.6]
+    drawn = []
+    for lib, data in ((cr, cdata), (torch, tdata)):
+        lib.manual_seed(3)
+        gen = lib.Generator().manual_seed(11) if use_generator else None
+        sampler = data.WeightedRandomSampler(weights, 5 if not replacement else 9,
+                                             replacement=replacement, generator=gen)
+        drawn.append((list(sampler), list(sampler), len(sampler), str(sampler.weights.dtype)))
+        x = lib.arange(6.0)
+        drawn.append([b.tolist() for b in data.DataLoader(x, batch_size=4, sampler=sampler)])
+    assert drawn[0] == drawn[2] and drawn[1] == drawn[3]
+
+
+def test_weighted_random_sampler_errors_match_torch():
+    for data in (cdata, tdata):
+        with pytest.raises(ValueError, match="num_samples should be a positive integer value, "
+                                             "but got num_samples=0"):
+            data.WeightedRandomSampler([1.0, 2.0], 0)
+        with pytest.raises(ValueError, match="weights should be a 1d sequence but given "
+                                             r"weights have shape \(1, 2\)"):
+            data.WeightedRandomSampler([[1.0, 2.0]], 2)

@@ -2,6 +2,6 @@
 from .dataset import (Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset,  # noqa
                       ChainDataset, random_split)
 from .sampler import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,  # noqa
-                      BatchSampler)
+                      WeightedRandomSampler, BatchSampler)
 from ._collate import default_collate, default_convert  # noqa: F401
 from .dataloader import DataLoader, get_worker_info  # noqa: F401
