@@ -211,3 +211,87 @@ def test_all_functional_names_used_by_the_issue_exist():
                  "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
                  "multi_margin_loss", "embedding", "layer_norm", "batch_norm", "threshold"]:
         assert callable(getattr(CF, name)) and callable(getattr(TF, name))
+
+
+# -- functions composed from tensor ops: values and gradients against torch --------------------
+def _pos(lib, t):
+    return lib.sigmoid(t) + 0.1
+
+
+COMPOSED = {
+    "mish": lambda lib, F, a, b, c: F.mish(a),
+    "hardswish": lambda lib, F, a, b, c: F.hardswish(a * 3),
+    "hardsigmoid": lambda lib, F, a, b, c: F.hardsigmoid(a * 3),
+    "selu": lambda lib, F, a, b, c: F.selu(a),
+    "celu": lambda lib, F, a, b, c: F.celu(a, alpha=0.7),
+    "softsign": lambda lib, F, a, b, c: F.softsign(a),
+    "tanhshrink": lambda lib, F, a, b, c: F.tanhshrink(a),
+    "hardshrink": lambda lib, F, a, b, c: F.hardshrink(a, 0.3),
+    "softshrink": lambda lib, F, a, b, c: F.softshrink(a, 0.3),
+    "prelu": lambda lib, F, a, b, c: F.prelu(a.view(2, 3, 4), c[:3]),
+    "glu": lambda lib, F, a, b, c: F.glu(a, dim=-1),
+    "group_norm": lambda lib, F, a, b, c: F.group_norm(a.view(2, 6, 2), 3, c[:6], c[6:12]),
+    "cosine_similarity": lambda lib, F, a, b, c: F.cosine_similarity(a, b, dim=1),
+    "pairwise_distance": lambda lib, F, a, b, c: F.pairwise_distance(a, b, p=3),
+    "kl_div": lambda lib, F, a, b, c: F.kl_div(F.log_softmax(a, 1), F.softmax(b, 1),
+                                               reduction="batchmean"),
+    "kl_div_log_target": lambda lib, F, a, b, c: F.kl_div(a, b, reduction="sum",
+                                                          log_target=True),
+    "margin_ranking": lambda lib, F, a, b, c: F.margin_ranking_loss(a[:, 0], b[:, 0],
+                                                                    c[:6].sign(), margin=0.2),
+    "soft_margin": lambda lib, F, a, b, c: F.soft_margin_loss(a, b.detach().sign()),
+    "hinge_embedding": lambda lib, F, a, b, c: F.hinge_embedding_loss(a, b.sign(), margin=0.5),
+    "cosine_embedding": lambda lib, F, a, b, c: F.cosine_embedding_loss(a, b, c[:6].sign(),
+                                                                        margin=0.1),
+    "triplet": lambda lib, F, a, b, c: F.triplet_margin_loss(a, b, a.flip(0), margin=2.0),
+    "triplet_swap": lambda lib, F, a, b, c: F.triplet_margin_loss(a, b, a.flip(0), swap=True,
+                                                                  reduction="none"),
+    "poisson": lambda lib, F, a, b, c: F.poisson_nll_loss(a, _pos(lib, b)),
+    "poisson_full": lambda lib, F, a, b, c: F.poisson_nll_loss(_pos(lib, a), b.abs() * 3,
+                                                               log_input=False, full=True),
+    "gaussian": lambda lib, F, a, b, c: F.gaussian_nll_loss(a, b, _pos(lib, c[:6])),
+    "gaussian_full": lambda lib, F, a, b, c: F.gaussian_nll_loss(a, b, _pos(lib, a) * b.abs(),
+                                                                 full=True, reduction="sum"),
+    "sdpa": lambda lib, F, a, b, c: F.scaled_dot_product_attention(
+        a.view(1, 2, 6, 2), b.view(1, 2, 6, 2), a.view(1, 2, 6, 2) * 2),
+    "sdpa_causal": lambda lib, F, a, b, c: F.scaled_dot_product_attention(
+        a.view(2, 6, 2), b.view(2, 6, 2), b.view(2, 6, 2), is_causal=True, scale=0.3),
+    "sdpa_bool_mask": lambda lib, F, a, b, c: F.scaled_dot_product_attention(
+        a.view(6, 4), b.view(6, 4), a.view(6, 4), attn_mask=c[:36].view(6, 6) > -0.5),
+    "interpolate": lambda lib, F, a, b, c: F.interpolate(a.view(1, 2, 3, 4), size=(5, 7)),
+    "interpolate_scale": lambda lib, F, a, b, c: F.interpolate(a.view(2, 3, 4), scale_factor=2.5),
+}
+
+
+@pytest.mark.parametrize("name", COMPOSED)
+def test_composed_functions_match_torch(name):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s) for s in [(6, 4), (6, 4), (36,)]]
+    results = []
+    for lib in (cr, torch):
+        args = [lib.tensor(x, dtype=lib.float64, requires_grad=True) for x in arrays]
+        out = COMPOSED[name](lib, lib.nn.functional, *args)
+        out.sum().backward()
+        results.append((out.detach().numpy(), [None if t.grad is None else t.grad.numpy()
+                                               for t in args]))
+    (ours, our_grads), (theirs, their_grads) = results
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    # torch's hardsigmoid and celu backward kernels use float32 constants (1/6, alpha)
+    rtol = 1e-7 if name in ("hardsigmoid", "celu") else 1e-9
+    for g, h in zip(our_grads, their_grads):
+        assert (g is None) == (h is None)
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=rtol, atol=1e-12)
+
+
+def test_channel_dropout_draws_torchs_masks():
+    outs = []
+    for lib in (cr, torch):
+        lib.manual_seed(2)
+        x = lib.ones(3, 4, 2, 2)
+        outs.append((lib.nn.functional.dropout2d(x, 0.4).numpy(),
+                     lib.nn.Dropout1d(0.5)(lib.ones(2, 5, 3)).numpy(),
+                     lib.nn.functional.dropout2d(x, 0.4, training=False).numpy()))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)

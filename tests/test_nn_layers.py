@@ -315,3 +315,23 @@ def test_inplace_activations_modify_a_nonleaf_and_keep_gradients():
         t_y.sum().backward()
         c_y.sum().backward()
         assert_close(c_x.grad, t_x.grad, torch.float64)
+
+
+NEW_MODULES = ["Mish()", "Hardswish()", "Hardsigmoid(inplace=True)", "SELU()", "Softsign()",
+               "Tanhshrink()", "CELU(alpha=0.5)", "Hardshrink(0.3)", "Softshrink()", "GLU(dim=1)",
+               "PReLU()", "PReLU(4, init=0.1)", "GroupNorm(2, 4)", "GroupNorm(1, 4, affine=False)",
+               "Dropout2d(0.3)", "Dropout1d()", "CosineSimilarity(dim=0)", "PairwiseDistance(p=1)",
+               "KLDivLoss(reduction='batchmean')", "MarginRankingLoss(margin=0.5)",
+               "TripletMarginLoss()", "SoftMarginLoss()", "CosineEmbeddingLoss()",
+               "HingeEmbeddingLoss()", "PoissonNLLLoss()", "GaussianNLLLoss()",
+               "Upsample(scale_factor=2)", "Upsample(size=(3, 4))"]
+
+
+@pytest.mark.parametrize("spec", NEW_MODULES)
+def test_new_modules_print_and_save_like_torch(spec):
+    ours = eval("cr.nn." + spec)
+    theirs = eval("torch.nn." + spec)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for (k, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        assert a.tolist() == b.tolist(), k

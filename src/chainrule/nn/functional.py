@@ -477,6 +477,306 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
 
 
 # Convolution and pooling (nn/_conv.py).
+# -- activations composed from tensor ops (PyTorch's formulas) ------------------------------
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return input * tanh(softplus(input))
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6."""
+    return relu6(input + 3) / 6
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6."""
+    return input * relu6(input + 3) / 6
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants."""
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return scale * elu(input, alpha)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    return _pw.where(input > 0, input, alpha * (_pw.exp(input / alpha) - 1))
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    return input - tanh(input)
+
+
+def hardshrink(input, lambd=0.5):
+    return _pw.where(input.abs() > lambd, input, input * 0)
+
+
+def softshrink(input, lambd=0.5):
+    return _pw.where(input > lambd, input - lambd,
+                     _pw.where(input < -lambd, input + lambd, input * 0))
+
+
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), one weight per channel (dim 1) or one for all."""
+    if weight.numel() != 1:
+        shape = [1] * input.dim()
+        shape[1 if input.dim() > 1 else 0] = weight.numel()
+        weight = weight.reshape(shape)
+    return _pw.where(input > 0, input, weight * input)
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of `input` along `dim`."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.dim()} is size {n}")
+    a, b = input.split(n // 2, dim)
+    return a * sigmoid(b)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 2)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 3)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 4)
+
+
+def _channel_dropout(input, p, training, unbatched_dim):
+    """Zero whole channels (each with probability p) and scale the rest by 1 / (1 - p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    from ..creation import empty
+    batched = input.dim() != unbatched_dim
+    x = input if batched else input.unsqueeze(0)
+    noise = empty(tuple(x.shape[:2]) + (1,) * (x.dim() - 2), dtype=x.dtype)
+    if p == 1:
+        noise.fill_(0)
+    else:
+        noise.bernoulli_(1 - p).div_(1 - p)
+    out = x * noise
+    return out if batched else out.squeeze(0)
+
+
+# -- normalisation, distances -------------------------------------------------------------
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of channels of each sample, then scale and shift per channel."""
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(input.shape)} and "
+                           f"num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, unbiased=False, keepdim=True)
+    out = ((x - mean) / _pw.sqrt(var + eps)).reshape(input.shape)
+    shape = [1, c] + [1] * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along `dim`."""
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim."""
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
+# -- more losses -------------------------------------------------------------------------------
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: target * (log target - input) (0 where target == 0)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if log_target:
+        losses = _pw.exp(target) * (target - input)
+    else:
+        losses = _pw.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.dim() != 0 else losses.sum()
+    return _apply_reduction(losses, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _apply_reduction((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    return _apply_reduction(_pw.log1p(_pw.exp(-target * input)), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    zeros = input * 0
+    margin_part = _pw.where(target != 1, (margin - input).clamp(min=0), zeros)
+    self_part = _pw.where(target != -1, input, zeros)
+    return _apply_reduction(margin_part + self_part, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    eps = 1e-12
+    dim = input1.dim() - 1
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / _pw.sqrt(mag1 * mag2)
+    zeros = cos * 0
+    pos = _pw.where(target == 1, 1 - cos, zeros)
+    neg = _pw.where(target == -1, (cos - margin).clamp(min=0), zeros)
+    return _apply_reduction(pos + neg, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _pw.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        losses = _pw.exp(input) - target * input
+    else:
+        losses = input - target * _pw.log(input + eps)
+    if full:
+        stirling = (target * _pw.log(target) - target
+                    + 0.5 * _pw.log(2 * math.pi * target))
+        losses = losses + _pw.where(target > 1, stirling, stirling * 0)
+    return _apply_reduction(losses, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log 2 pi if full); var is clamped
+    to eps without a gradient through the clamp."""
+    if isinstance(var, (int, float)):
+        from ..creation import full_like
+        var = full_like(input, float(var))
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if (var < 0).any().item():
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    with grad_mode.no_grad():
+        var.clamp_(min=eps)
+    losses = 0.5 * (_pw.log(var) + (input - target) ** 2 / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(losses, reduction)
+
+
+# -- attention -------------------------------------------------------------------------------
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(q k^T * scale + mask) v, with a causal (lower-triangular) or given mask."""
+    from ..creation import ones
+    L, S = query.shape[-2], key.shape[-2]
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if enable_gqa:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, -3)
+        value = value.repeat_interleave(rep, -3)
+    weights = query @ key.transpose(-2, -1) * scale
+    if is_causal:
+        keep = ones(L, S, dtype=_dtype_bool()).tril()
+        weights = weights.masked_fill(keep.logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype == _dtype_bool():
+            weights = weights.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            weights = weights + attn_mask
+    weights = softmax(weights, dim=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights @ value
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of an (N, C, ...) input; mode 'nearest' (PyTorch's index rule:
+    source = floor(target * scale), scale = 1 / scale_factor or in / out)."""
+    if mode not in ("nearest",):
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in chainrule "
+                                  "(only 'nearest')")
+    if align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    dims = input.dim() - 2
+    if dims < 1:
+        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+                         f"{input.dim()}D) for the modes: nearest | linear | bilinear | bicubic | "
+                         f"trilinear | area | nearest-exact (got {mode})")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    in_sizes = list(input.shape[2:])
+    if size is not None:
+        out_sizes = [int(size)] * dims if isinstance(size, int) else [int(v) for v in size]
+        scales = [i / o for i, o in zip(in_sizes, out_sizes)]
+    else:
+        factors = ([float(scale_factor)] * dims if isinstance(scale_factor, (int, float))
+                   else [float(f) for f in scale_factor])
+        out_sizes = [int(math.floor(i * f)) for i, f in zip(in_sizes, factors)]
+        scales = ([i / o for i, o in zip(in_sizes, out_sizes)] if recompute_scale_factor
+                  else [1.0 / f for f in factors])
+    from ..creation import tensor as _tensor
+    out = input
+    for d, (n_in, n_out, sc) in enumerate(zip(in_sizes, out_sizes, scales)):
+        idx = np.minimum(np.floor(np.arange(n_out, dtype=np.float32) * np.float32(sc)),
+                         n_in - 1).astype(np.int64)
+        out = out.index_select(2 + d, _tensor(idx))
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def _dtype_bool():
+    from .. import _dtype
+    return _dtype.bool_
+
+
 from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)
 

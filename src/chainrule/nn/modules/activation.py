@@ -238,3 +238,139 @@ class Step(Module):
 
     def extra_repr(self):
         return f"theta={self.theta}"
+
+
+def _simple(name, fn, doc, inplace=True, show_inplace=True):
+    """A parameterless activation module calling `fn` (with PyTorch's `inplace` flag, which
+    the repr shows only for some modules, as PyTorch's)."""
+
+    def __init__(self, inplace=False):
+        Module.__init__(self)
+        self.inplace = inplace
+
+    def forward(self, input):
+        return fn(input)
+
+    def extra_repr(self):
+        return _inplace_suffix(self.inplace, first=True)
+
+    attrs = {"__doc__": doc, "forward": forward, "__module__": __name__}
+    if inplace:
+        attrs.update(__init__=__init__)
+    if inplace and show_inplace:
+        attrs.update(extra_repr=extra_repr)
+    return type(name, (Module,), attrs)
+
+
+Mish = _simple("Mish", F.mish, "x * tanh(softplus(x)).")
+Hardswish = _simple("Hardswish", F.hardswish, "x * relu6(x + 3) / 6.", show_inplace=False)
+Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "relu6(x + 3) / 6.", show_inplace=False)
+SELU = _simple("SELU", F.selu, "scale * elu(x, alpha), the self-normalising constants.")
+Softsign = _simple("Softsign", F.softsign, "x / (1 + |x|).", inplace=False)
+Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "x - tanh(x).", inplace=False)
+
+
+class CELU(Module):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + _inplace_suffix(self.inplace)
+
+
+class Hardshrink(Module):
+    """x where |x| > lambd, else 0."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+
+class GLU(Module):
+    """a * sigmoid(b) for the two halves a, b of the input along `dim`."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """max(0, x) + a * min(0, x) with a learned slope `a` (one, or one per channel)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        from ... import creation
+        from ..parameter import Parameter
+
+        self.num_parameters = num_parameters
+        super().__init__()
+        self.init = init
+        self.weight = Parameter(creation.empty(num_parameters, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        from .. import init
+
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+__all__ += ["Mish", "Hardswish", "Hardsigmoid", "SELU", "Softsign", "Tanhshrink", "CELU",
+            "Hardshrink", "Softshrink", "GLU", "PReLU"]
+
+
+class Upsample(Module):
+    """Resize with `F.interpolate` (mode 'nearest')."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) \
+            else (tuple(float(f) for f in scale_factor) if scale_factor else None)
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        if self.scale_factor is not None:
+            info = f"scale_factor={self.scale_factor!r}"
+        else:
+            info = f"size={self.size!r}"
+        return f"{info}, mode={self.mode!r}"
+
+
+__all__ += ["Upsample"]
