@@ -10,7 +10,7 @@ import numpy as np
 from . import _dtype, _errors
 from ._size import Size
 from .autograd import grad_mode
-from .autograd.graph import grad_accumulator
+from .autograd.graph import grad_accumulator, stale_view_error
 
 _grad_state = grad_mode.state
 
@@ -338,6 +338,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._grad_fn is None and self._requires_grad and self._extra is not None:
+            stale_view_error(self._extra)
         return self._grad_fn
 
     @property

@@ -224,6 +224,24 @@ def multi_output_view_error(name, nr, base_modified):
         "modified inplace. You should replace the inplace operation by an out-of-place one.")
 
 
+NO_GRAD_VIEW_STALE = (
+    "A view was created in no_grad mode and its base or another view of its base has been "
+    "modified inplace with grad mode enabled. Given that this use case is ambiguous and "
+    "error-prone, it is forbidden. You can clarify your code by moving both the view and the "
+    "inplace either both inside the no_grad block (if you don't want the inplace to be "
+    "tracked) or both outside (if you want the inplace to be tracked).")
+
+
+def stale_view_error(extra):
+    """Raise PyTorch's error for a view that may not be used after its base was written in
+    place (an output of split/unbind, or a view made under no_grad)."""
+    flags = extra.__dict__
+    if flags.get("stale_multi_output"):
+        raise multi_output_view_error(*extra.stale_multi_output, True)
+    if flags.get("stale_no_grad_view"):
+        raise RuntimeError(NO_GRAD_VIEW_STALE)
+
+
 def grad_accumulator(tensor) -> AccumulateGrad:
     """The leaf's AccumulateGrad node, made once and held weakly by the tensor (as in PyTorch).
 
@@ -234,8 +252,7 @@ def grad_accumulator(tensor) -> AccumulateGrad:
     if node is None:
         extra = tensor._extra
         if extra is not None and extra.__dict__:
-            if extra.__dict__.get("stale_multi_output"):
-                raise multi_output_view_error(*extra.stale_multi_output, True)
+            stale_view_error(extra)
             if extra.__dict__.get("no_grad_view"):
                 return None
         node = AccumulateGrad(tensor)

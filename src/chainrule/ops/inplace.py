@@ -105,6 +105,8 @@ def commit(t, new, first_seq=None):
     saved of `t` is the value about to be overwritten, so they get a snapshot of it.
     """
     check_inplace(t)
+    if new._grad_fn is not None and t._extra is not None and t._extra.__dict__.get("no_grad_view"):
+        raise RuntimeError(NO_GRAD_VIEW_INPLACE)  # writing a history into a no_grad view
     _check_result(t, new._data.dtype, new._data.shape)
     if new._data.dtype != t._data.dtype and new._requires_grad:
         if new._grad_fn is not None and new._grad_fn.n_outputs == 1:
@@ -165,10 +167,16 @@ def _renew_views(base, written=None):
             if view is None:
                 continue
             alive.append(ref)
-            multi = view._extra.__dict__.get("multi_output")
-            if multi is not None:
+            flags = view._extra.__dict__
+            multi = flags.get("multi_output")
+            if multi is not None or flags.get("no_grad_view"):
+                # PyTorch refuses to use these views again (graph.grad_accumulator raises)
                 view._grad_fn, view._acc, view._nr = None, None, 0
-                view._extra.stale_multi_output = multi
+                if multi is not None:
+                    view._extra.stale_multi_output = multi
+                else:
+                    view._requires_grad = True
+                    view._extra.stale_no_grad_view = True
                 continue
             regenerated = view._extra.view_fn(base, TENSOR_MATH)
             old = view._grad_fn

@@ -11,7 +11,7 @@ import weakref
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _Extra
 
 from .. import _dtype, _errors
 from ._core import Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make
@@ -22,33 +22,46 @@ from ..autograd.grad_mode import state as _grad_state
 def _view(src, data, view_fn):
     """A tensor over `data` (a NumPy view of src's array) that is a view of `src`.
 
-    Views of a tensor that requires grad remember their base and how to re-derive them from it
-    (see Note [In-place on a view] in ops/inplace.py); the base keeps weak references to its
-    views when it has a history, so that an in-place write can renew their grad_fn. A view
-    made under no_grad of such a tensor requires grad but has no history, as in PyTorch."""
+    Every view remembers its base and how to re-derive itself from it (see Note [In-place on
+    a view] in ops/inplace.py). The base keeps weak references to its views while an in-place
+    write could still give them a new history (it has one, or it is a float tensor that does
+    not require grad yet), so that the write can renew their grad_fn. A view made under
+    no_grad of a tensor that requires grad requires grad but has no history, as in PyTorch."""
     out = _make(data, vc=src._vc)
+    extra = out._extra = _Extra()
     src_extra = src._extra
     parent = src_extra.base if src_extra is not None else None
-    if src._requires_grad or parent is not None:
-        extra = out._ensure_extra()
-        if parent is None:
-            extra.base, extra.view_fn = src, view_fn
-            parent = src
-        else:
-            outer = src_extra.view_fn
-            extra.base = parent
-            extra.view_fn = lambda x, m: view_fn(outer(x, m), m)
-        if not _grad_state.enabled and src._requires_grad or (
-                src_extra is not None and src_extra.__dict__.get("no_grad_view")):
-            out._requires_grad = src._requires_grad
-            extra.no_grad_view = True
-        elif parent._grad_fn is not None:
-            parent_extra = parent._ensure_extra()
-            views = parent_extra.__dict__.get("views")
-            if views is None:
-                views = parent_extra.views = []
-            views.append(weakref.ref(out))
+    if parent is None:
+        extra.base, extra.view_fn = src, view_fn
+        parent = src
+    else:
+        outer = src_extra.view_fn
+        extra.base = parent
+        extra.view_fn = lambda x, m: view_fn(outer(x, m), m)
+    if not _grad_state.enabled or (src_extra is not None
+                                   and src_extra.__dict__.get("no_grad_view")):
+        out._requires_grad = src._requires_grad
+        extra.no_grad_view = True
+    if parent._grad_fn is not None or (not parent._requires_grad and data.dtype.kind == "f"):
+        _remember_view(parent, out)
     return out
+
+
+def _remember_view(base, view):
+    """Add a weak reference to `view` to the base's list, dropping dead ones now and then (a
+    long-lived base such as a dataset is sliced once per batch)."""
+    extra = base._extra
+    if extra is None:
+        extra = base._extra = _Extra()
+    state = extra.__dict__
+    views = state.get("views")
+    if views is None:
+        extra.views = [weakref.ref(view)]
+        return
+    views.append(weakref.ref(view))
+    if len(views) > state.get("views_prune_at", 32):
+        views[:] = [ref for ref in views if ref() is not None]
+        extra.views_prune_at = 2 * len(views) + 32
 
 
 def _shape_arg(shape):
