@@ -1108,8 +1108,16 @@ def test_masks_are_where_not_times_mask(op):
         y.sum().backward()
         return x.grad
 
+    def inf_upstream_constant_bound(T):
+        x = leaf(T, [-0.5, 0.3, 2.0])
+        bound = T.tensor(0.3 if op != "minimum" else -0.3, dtype=T.float64)
+        y = f(T, x) if op not in ("maximum", "minimum") else getattr(T, op)(x, bound)
+        (y * T.tensor(float("inf"), dtype=T.float64)).sum().backward()
+        return x.grad
+
     if op in ("clamp_min", "clamp", "relu"):
         both(inf_upstream)
+    both(inf_upstream_constant_bound)
 
 
 @pytest.mark.parametrize("shapes", [((1, 1), (1, 1, 1)), ((2, 3), (1, 3, 2)), ((1, 3), (4, 3, 2)),

@@ -356,12 +356,9 @@ class MaximumBackward0(Node):
 
     def backward(self, m, g):
         a, b = self.saved(m)
-        if m.tensor_mode:  # masked as PyTorch (not g * mask: nan * 0 in double backward)
-            ga = m.where(a == b, g * 0.5, m.where(a > b, g, 0.0)) if needs(self, 0) else None
-            gb = m.where(a == b, g * 0.5, m.where(b > a, g, 0.0)) if needs(self, 1) else None
-            return ga, gb
-        ga = m.where(a == b, g * 0.5, g * (a > b)) if needs(self, 0) else None
-        gb = m.where(a == b, g * 0.5, g * (b > a)) if needs(self, 1) else None
+        # masked as PyTorch (not g * mask: an inf or nan g would leak into masked elements)
+        ga = m.where(a == b, g * 0.5, m.where(a > b, g, 0.0)) if needs(self, 0) else None
+        gb = m.where(a == b, g * 0.5, m.where(b > a, g, 0.0)) if needs(self, 1) else None
         return ga, gb
 
 
@@ -370,12 +367,9 @@ class MinimumBackward0(Node):
 
     def backward(self, m, g):
         a, b = self.saved(m)
-        if m.tensor_mode:
-            ga = m.where(a == b, g * 0.5, m.where(a < b, g, 0.0)) if needs(self, 0) else None
-            gb = m.where(a == b, g * 0.5, m.where(b < a, g, 0.0)) if needs(self, 1) else None
-            return ga, gb
-        ga = m.where(a == b, g * 0.5, g * (a < b)) if needs(self, 0) else None
-        gb = m.where(a == b, g * 0.5, g * (b < a)) if needs(self, 1) else None
+        # masked as PyTorch (not g * mask: an inf or nan g would leak into masked elements)
+        ga = m.where(a == b, g * 0.5, m.where(a < b, g, 0.0)) if needs(self, 0) else None
+        gb = m.where(a == b, g * 0.5, m.where(b < a, g, 0.0)) if needs(self, 1) else None
         return ga, gb
 
 
