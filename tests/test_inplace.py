@@ -231,3 +231,37 @@ def test_in_place_casts_to_self_dtype(body):
         exec(body, scope)
         return scope["x"]
     assert_same(scenario)
+
+
+# -- operands that share memory with the written tensor (PyTorch's overlap checks) -------------
+@pytest.mark.parametrize("body", [
+    "x.add_(x)",                                   # the same memory in the same layout: allowed
+    "x[0:3].add_(x[0:3])",
+    "x[1:4].add_(x[0:3])",                         # partial overlap: refused
+    "x[1:4].copy_(x[0:3])",
+    "x[1:4] = x[0:3]",
+    "x[1:4].sub_(x[0:3]).exp_()",
+    "x[1:4].clamp_(min=x[0:3])",
+    "x.view(2, 3)[:, 0:2].mul_(x.view(2, 3)[:, 1:3])",
+    "x.view(2, 3).t().contiguous().add_(x.view(3, 2))",
+    "m.add_(m.t())",                               # same memory, other strides: refused
+    "x[0:4:2].add_(x[1:5:2])",                     # strided: too irregular to decide, allowed
+    "x[0:4:2].add_(x[2:6:2])",
+    "m[0].copy_(m[:, 0])",
+    "x[1:4].add_(x[0].expand(3))",
+    "x[[0, 1, 2, 3, 4, 5]] = x",                   # index_put refuses any overlap
+    "x[x > 2] = x[3:]",
+    "x[:] = x",
+    "y = x * 1; y[1:4].mul_(y[0:3])",              # also when a graph is recorded
+    "y = x * 1; y[1:4] = y[0:3]",
+    "y = x * 1; y[1:4].copy_(y[2:5])",
+])
+def test_overlapping_operands(body):
+    def scenario(lib):
+        x = lib.arange(6.0)
+        if body.startswith("y"):
+            x.requires_grad_()
+        m = lib.arange(4.0).view(2, 2)
+        exec(body, {"x": x, "m": m})
+        return x.detach(), m
+    assert_same(scenario)

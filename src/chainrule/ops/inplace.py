@@ -51,6 +51,39 @@ def check_overlap(x):
                 raise RuntimeError(INTERNAL_OVERLAP)
 
 
+PARTIAL_OVERLAP = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer "
+    "to a single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _dense(x):
+    """Non-overlapping and dense: the elements fill a block of memory in some order."""
+    if x.flags.c_contiguous or x.flags.f_contiguous:
+        return True
+    expected = x.itemsize
+    for stride, size in sorted((st, n) for st, n in zip(x.strides, x.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def check_partial_overlap(x, y, allow_full=True):
+    """PyTorch refuses to write into `x` from an operand `y` whose memory partly overlaps it
+    (`a[1:].copy_(a[:-1])`); the same memory in the same layout (unless `allow_full` is False,
+    as for index_put), or layouts too irregular to decide, are allowed."""
+    if (y is x and allow_full) or (x.base is None and y.base is None and y is not x) or (
+            not np.may_share_memory(x, y)):
+        return
+    if not (_dense(x) and _dense(y)):
+        return
+    x0, y0 = x.__array_interface__["data"][0], y.__array_interface__["data"][0]
+    if allow_full and x0 == y0 and x.nbytes == y.nbytes and x.strides == y.strides:
+        return
+    if x0 < y0 + y.nbytes and y0 < x0 + x.nbytes:
+        raise RuntimeError(PARTIAL_OVERLAP)
+
+
 def check_inplace(t):
     """PyTorch refuses in-place writes to leaves that require grad (and to their views), to
     views made under no_grad and to the outputs of split/unbind (views of one base), and (in
@@ -94,6 +127,9 @@ def _check_result(t, result_dtype, result_shape):
 def run_inplace(t, op, *args, **kwargs):
     """`t = op(t, ...)` in place."""
     check_inplace(t)
+    for arg in (*args, *kwargs.values()) if kwargs else args:
+        if isinstance(arg, Tensor):
+            check_partial_overlap(t._data, arg._data)
     first_seq = _next_seq()
     return commit(t, op(t, *args, **kwargs), first_seq)
 
@@ -272,6 +308,8 @@ def _fast_binary(ufunc, op):
         if not x.flags.writeable:
             check_overlap(x)
         y = other._data if hasattr(other, "_data") else other
+        if type(y) is np.ndarray:
+            check_partial_overlap(x, y)
         if _fits_as_is(x, y) and (ufunc is not np.true_divide or x.dtype.kind == "f"):
             ufunc(x, y, out=x)  # the optimizer step `w -= lr * w.grad`
             t._vc[0] += 1
@@ -356,6 +394,7 @@ def zero_(t):
 def copy_(t, src, non_blocking=False):
     src = as_tensor_arg(src)
     check_inplace(t)
+    check_partial_overlap(t._data, src._data)
     if needs_grad(t, src):
         if src._data.shape != t._data.shape:  # PyTorch's errors for shapes that do not fit
             _errors.broadcast_shapes(t._data.shape, src._data.shape)
@@ -390,6 +429,13 @@ def setitem(t, key, value):
             raise S._index_error(err, t._data.shape, key) from None
         raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
     tv = value if hasattr(value, "_data") else None
+    if tv is not None:
+        try:
+            target = t._data[key] if basic else t._data
+        except IndexError:
+            target = None  # reported below
+        if type(target) is np.ndarray:
+            check_partial_overlap(target, tv._data, allow_full=basic)
     if not needs_grad(t, tv):
         check_inplace(t)
         try:
