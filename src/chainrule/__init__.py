@@ -125,3 +125,39 @@ for _name in _extras.ALIASED_REDUCTIONS:
         setattr(Tensor, _name, _extras.with_numpy_aliases(_ops.METHODS[_name]))
 del _name
 from . import accelerator  # noqa: E402,F401
+
+# Linear algebra, special functions and dtype limits (see linalg.py, special.py, _info.py).
+from . import linalg, special  # noqa: E402,F401
+from ._info import finfo, iinfo  # noqa: E402,F401
+from .creation import tril_indices, triu_indices  # noqa: E402,F401
+from .ops.linalg import svd_legacy as svd, qr_legacy as qr  # noqa: E402,F401,F811
+from .ops.pointwise import positive, fix, isreal  # noqa: E402,F401
+from .nn.functional import (dropout, layer_norm, conv1d, conv2d, embedding,  # noqa: E402,F401
+                            threshold)
+del eigh, eigvalsh, svdvals, inv, solve, pinv, svd_legacy, qr_legacy  # torch.linalg only  # noqa: F821
+
+
+def detach(t):
+    return t.detach()
+
+
+def is_nonzero(t):
+    return t.is_nonzero()
+
+
+def is_complex(t):
+    return False
+
+
+def is_storage(obj):
+    return False
+
+
+def conj(t):
+    return t
+
+
+absolute = abs  # noqa: F821
+negative = neg  # noqa: F821
+subtract, multiply, divide = sub, mul, div  # noqa: F821
+

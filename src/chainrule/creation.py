@@ -371,7 +371,6 @@ def meshgrid(*tensors, indexing=None):
         view_shape[i] = -1
         outs.append(expand(reshape(t, tuple(view_shape)), shape))
     if indexing == "xy" and len(ts) >= 2:
-        outs = [o.transpose(0, 1) for o in outs]
         outs[0], outs[1] = outs[1], outs[0]
     return tuple(outs)
 
@@ -396,3 +395,21 @@ IntTensor = _legacy(_dtype.int32)
 BoolTensor = _legacy(_dtype.bool_)
 ByteTensor = _legacy(_dtype.uint8)
 HalfTensor = _legacy(_dtype.float16)
+
+
+def _tri_indices(row, col, offset, dtype, lower):
+    rows, cols = np.indices((row, col))
+    keep = (cols - rows <= offset) if lower else (cols - rows >= offset)
+    data = np.stack([rows[keep], cols[keep]]).astype(
+        np.int64 if dtype is None else _dtype.to_numpy_dtype(dtype))
+    return _make(data.reshape(2, -1))
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """Row and column indices of the lower triangle of a row x col matrix (row-major order)."""
+    return _tri_indices(row, col, offset, dtype, True)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """Row and column indices of the upper triangle of a row x col matrix (row-major order)."""
+    return _tri_indices(row, col, offset, dtype, False)

@@ -182,6 +182,100 @@ for _name in ["neg", "abs", "sign", "square", "reciprocal", "exp", "log", "sqrt"
               "scatter_add", "index_put"]:
     METHODS[_name + "_"] = getattr(inplace, _name + "_")
 
+
+# -- more methods: special functions, cumulative ops, statistics, linear algebra, indexed writes
+def _method_table():
+    table = {}
+    for name in ["sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
+                 "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2", "erfc", "erfinv",
+                 "deg2rad", "rad2deg", "sinc", "lgamma", "digamma", "frac", "sgn", "fix",
+                 "positive", "signbit", "isposinf", "isneginf", "isreal", "atan2", "arctan2",
+                 "hypot", "logaddexp", "logaddexp2", "xlogy", "copysign", "logit", "nan_to_num",
+                 "lerp", "addcmul", "addcdiv", "gcd", "lcm", "bitwise_and", "bitwise_or",
+                 "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "fmax", "fmin",
+                 "tan"]:
+        table[name] = getattr(pointwise, name)
+    table["polygamma"] = lambda a, n: pointwise.polygamma(n, a)
+    table["fmod"] = arith.fmod
+    table["float_power"] = arith.float_power
+    for name in ["cumprod", "cummax", "cummin", "logcumsumexp", "nanmean", "mode", "kthvalue",
+                 "nanmedian", "msort", "quantile", "nanquantile", "diff", "cov", "corrcoef",
+                 "dist", "bincount", "histc", "unique", "unique_consecutive", "argwhere"]:
+        table[name] = getattr(reduce, name)
+    for name in ["kron", "baddbmm", "addbmm", "addmv", "addr", "det", "inverse", "logdet",
+                 "slogdet", "cholesky", "pinverse", "matrix_power", "matrix_exp"]:
+        table[name] = getattr(linalg, name)
+    table["cross"] = lambda a, other, dim=None: linalg.cross(a, other, dim)
+    table["svd"] = linalg.svd_legacy
+    table["qr"] = linalg.qr_legacy
+    for name in ["unfold", "as_strided", "index_add", "index_copy", "index_fill",
+                 "masked_scatter", "scatter_reduce", "diag_embed", "diagflat", "rot90", "ravel",
+                 "narrow_copy", "select_scatter", "slice_scatter", "diagonal_scatter", "put",
+                 "hsplit", "vsplit", "dsplit"]:
+        table[name] = getattr(shape, name)
+    table.update(inplace.MORE_INPLACE)
+    table["absolute_"] = inplace.abs_
+    table["square_"] = inplace.square_
+    table["__lshift__"] = pointwise.bitwise_left_shift
+    table["__rshift__"] = pointwise.bitwise_right_shift
+    # storage and bookkeeping
+    table["flip"] = lambda a, *dims: shape.flip(a, dims[0] if len(dims) == 1 else dims)
+    table["storage_offset"] = _storage_offset
+    table["nbytes"] = property(lambda a: a._data.nbytes)
+    table["itemsize"] = property(lambda a: a._data.itemsize)
+    table["apply_"] = _apply_
+    table["map_"] = _map_
+    table["is_signed"] = lambda a: a._data.dtype.kind in "if"
+    table["is_nonzero"] = _is_nonzero
+    table["conj"] = table["resolve_conj"] = table["resolve_neg"] = lambda a: a
+    table["conj_physical"] = lambda a: a
+    table["is_conj"] = table["is_neg"] = lambda a: False
+    table["pin_memory"] = table["share_memory_"] = lambda a, *args: a
+    table["is_pinned"] = table["is_shared"] = lambda a, *args: False
+    for name in ("is_meta", "is_sparse", "is_quantized", "is_mkldnn", "is_nested"):
+        table[name] = property(lambda a: False)
+    table["is_cpu"] = property(lambda a: True)
+    return table
+
+
+def _storage_offset(a):
+    from .shape import _root_offset
+
+    return _root_offset(a._data)[1]
+
+
+def _apply_(a, fn):
+    flat = a._data.reshape(-1)
+    for i, v in enumerate(flat.tolist()):
+        flat[i] = fn(v)
+    if not np.shares_memory(flat, a._data):
+        a._data[...] = flat.reshape(a._data.shape)
+    a._vc[0] += 1
+    return a
+
+
+def _map_(a, other, fn):
+    b = np.broadcast_to(other._data, a._data.shape).reshape(-1).tolist()
+    flat = a._data.reshape(-1)
+    for i, (v, w) in enumerate(zip(flat.tolist(), b)):
+        flat[i] = fn(v, w)
+    if not np.shares_memory(flat, a._data):
+        a._data[...] = flat.reshape(a._data.shape)
+    a._vc[0] += 1
+    return a
+
+
+def _is_nonzero(a):
+    if a._data.size == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if a._data.size > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(a._data.reshape(-1)[0])
+
+
+METHODS.update(_method_table())
+
+
 def _not_implemented_on_type_error(name):
     """`t == None` is False and `t < None` Python's TypeError, as in PyTorch: an operand the
     op refuses gives NotImplemented, so Python tries the reflected op, then its default.

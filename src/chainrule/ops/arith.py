@@ -359,3 +359,56 @@ def _maybe_out(result, out):
         return result
     out.copy_(result) if out.shape == result.shape else out.set_(result)
     return out
+
+
+class FmodBackward0(Node):
+    """out = a - trunc(a/b)*b, b a number  ->  da = g"""
+
+    def backward(self, m, g):
+        return g
+
+
+class FmodBackward1(Node):
+    """out = a - trunc(a/b)*b  ->  da = g,  db = -g * trunc(a/b)"""
+
+    def backward(self, m, g):
+        a, b = self.saved(m)
+        gb = None
+        if needs(self, 1):
+            q = a / b
+            gb = -g * (q.trunc() if m.tensor_mode else np.trunc(q))
+        return (g if needs(self, 0) else None), gb
+
+
+def fmod(a, b):
+    """C's fmod: the remainder has the sign of the dividend (remainder's has the divisor's)."""
+    x, y, ta, tb = binary(a, b)
+    if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
+        raise RuntimeError("ZeroDivisionError")
+    result = wrap(np.fmod(x, y))
+    if tb is None:
+        record(FmodBackward0, result, (ta,))
+        return result
+    node = record(FmodBackward1, result, (ta, tb))
+    if node is not None:
+        node.save(ta if ta is not None else a, tb)
+    return result
+
+
+def float_power(input, exponent):
+    """input ** exponent computed in float64 (PyTorch: both operands cast to double)."""
+    from .shape import to_dtype
+
+    a = input if isinstance(input, Tensor) else None
+    if a is not None:
+        input = to_dtype(a, _dtype.float64)
+    if isinstance(exponent, Tensor):
+        exponent = to_dtype(exponent, _dtype.float64)
+    elif a is not None:
+        exponent = float(exponent)
+    if a is None:
+        return pow(float(input), exponent)
+    return pow(input, exponent)
+
+
+true_divide = div
