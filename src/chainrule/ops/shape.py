@@ -1307,3 +1307,359 @@ def nonzero(a, *, as_tuple=False):
     if as_tuple:
         return tuple(wrap(i.astype(np.int64)) for i in idx)
     return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+# -- appended: sliding windows, strided views, indexed writes and stacking helpers -------------
+class UnfoldBackward0(Node):
+    """out[..., w, ..., k] = a[..., w*step + k, ...]  ->  da = g of every window added back"""
+
+    __slots__ = ("shape", "dim", "size", "step")
+
+    def backward(self, m, g):
+        d, n = self.dim, len(self.shape)
+        if n == 0:
+            return m.reshape(g, ())
+        perm = list(range(d + 1)) + [n] + list(range(d + 1, n))
+        g = m.permute(g, perm)
+        nwin = g.shape[d]
+        idx = np.arange(nwin)[:, None] * self.step + np.arange(self.size)[None, :]
+        return m.index_zeros(self.shape, (slice(None),) * d + (idx,), g, True)
+
+
+def unfold(a, dimension, size, step):
+    x = a._data
+    if x.ndim == 0:
+        d, n = 0, 1
+    else:
+        d = _errors.normalize_dim(dimension, x.ndim)
+        n = x.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if x.ndim == 0:
+        data = x.reshape(1)
+    else:
+        nwin = (n - size) // step + 1
+        shape = x.shape[:d] + (nwin,) + x.shape[d + 1:] + (size,)
+        strides = x.strides[:d] + (x.strides[d] * step,) + x.strides[d + 1:] + (x.strides[d],)
+        data = np.lib.stride_tricks.as_strided(x, shape, strides)
+    out = _view(a, data, lambda t, m: unfold(t, dimension, size, step))
+    node = record(UnfoldBackward0, out, (a,))
+    if node is not None:
+        node.shape, node.dim, node.size, node.step = x.shape, d, size, step
+    return out
+
+
+def _root_offset(x):
+    root = x
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    offset = (x.__array_interface__["data"][0] - root.__array_interface__["data"][0])
+    return root, offset // x.itemsize if x.itemsize else 0
+
+
+class AsStridedBackward0(Node):
+    """out = a strided view of a's storage  ->  da = g added back at the storage positions"""
+
+    __slots__ = ("positions", "storage_size", "input_positions")
+
+    def backward(self, m, g):
+        flat = m.index_zeros((self.storage_size,), (self.positions,), g, True)
+        return m.getitem(flat, (self.input_positions,))
+
+
+def as_strided(a, size, stride, storage_offset=None):
+    x = a._data
+    root, own_offset = _root_offset(x)
+    if not root.flags.c_contiguous:
+        root = np.ascontiguousarray(x)
+        own_offset = 0
+    offset = own_offset if storage_offset is None else int(storage_offset)
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    flat = root.reshape(-1)
+    needed = offset + builtins.sum((s - 1) * st for s, st in zip(size, stride)) + 1 \
+        if all(s > 0 for s in size) else 0
+    if needed > flat.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                           f"{offset}, and itemsize {x.itemsize} requiring a storage size of "
+                           f"{needed * x.itemsize} are out of bounds for storage of size "
+                           f"{flat.size * x.itemsize}")
+    data = np.lib.stride_tricks.as_strided(flat[offset:], size,
+                                           tuple(s * x.itemsize for s in stride))
+    out = _view(a, data, lambda t, m: as_strided(t, size, stride, storage_offset))
+    node = record(AsStridedBackward0, out, (a,))
+    if node is not None:
+        ids = np.arange(flat.size)
+        node.positions = np.lib.stride_tricks.as_strided(ids[offset:], size,
+                                                         tuple(s * ids.itemsize for s in stride))
+        node.storage_size = flat.size
+        # where each element of `a` sits in the storage
+        if x.size:
+            node.input_positions = np.lib.stride_tricks.as_strided(
+                ids[own_offset:], x.shape, tuple(s // x.itemsize * ids.itemsize
+                                                 for s in x.strides)).copy()
+        else:
+            node.input_positions = np.zeros(x.shape, np.int64)
+    return out
+
+
+def _dim_key(ndim, d, index):
+    return (slice(None),) * d + (index,)
+
+
+def _index_arg(index, name):
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise IndexError(f"{name}(): Expected dtype int32/int64 for index")
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return idx.reshape(-1).astype(np.int64)
+
+
+def index_add(a, dim, index, source, *, alpha=1):
+    from .arith import add, mul
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = _index_arg(index, "index_add")
+    src = source if alpha == 1 else mul(source, alpha)
+    if x.ndim == 0:
+        return add(a, index_zeros((1,), (idx,), reshape(src, (-1,)), True).reshape(()))
+    if src._data.ndim == 0:
+        src = reshape(src, (1,))
+    return add(a, index_zeros(x.shape, _dim_key(x.ndim, d, idx), src, True))
+
+
+def _index_mask(shape, key):
+    mask = np.zeros(shape, bool)
+    mask[key] = True
+    return mask
+
+
+def index_copy(a, dim, index, source):
+    from .pointwise import where
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = _index_arg(index, "index_copy")
+    key = _dim_key(x.ndim, d, idx) if x.ndim else (idx,)
+    shape = x.shape if x.ndim else (1,)
+    src = source if source._data.ndim == x.ndim and x.ndim else reshape(source, (-1,) if not x.ndim
+                                                                          else source._data.shape)
+    placed = index_zeros(shape, key, src, False)
+    res = where(wrap(_index_mask(shape, key)), placed, a if x.ndim else reshape(a, (1,)))
+    return res if x.ndim else reshape(res, ())
+
+
+def index_fill(a, dim, index, value):
+    from .pointwise import masked_fill
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = _index_arg(index, "index_fill")
+    if x.ndim == 0:
+        return masked_fill(a, wrap(np.asarray(idx.size > 0)), value)
+    return masked_fill(a, wrap(_index_mask(x.shape, _dim_key(x.ndim, d, idx))), value)
+
+
+def masked_scatter(a, mask, source):
+    m = as_tensor_arg(mask)
+    if m._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{m.dtype}")
+    full = np.broadcast_to(m._data, a._data.shape)
+    count = int(full.sum())
+    if count > source._data.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           "as ones in mask")
+    values = getitem(reshape(source, (-1,)), slice(0, count))
+    return index_put(a, (wrap(np.ascontiguousarray(full)),), values)
+
+
+def scatter_reduce(a, dim, index, src, reduce, *, include_self=True):
+    from .arith import div
+    from .pointwise import where
+
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    idx = index._data
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if reduce == "sum":
+        if include_self:
+            return scatter_add(a, dim, index, src)
+        hit = _scatter_add_array(np.zeros(x.shape, bool), d, idx, np.ones(idx.shape, bool))
+        return scatter_add(where(wrap(hit), 0.0, a) if x.dtype.kind == "f" else
+                           wrap(np.where(hit, 0, x)), dim, index, src)
+    if reduce == "mean":
+        ones = np.ones(idx.shape, x.dtype)
+        counts = _scatter_add_array(np.full(x.shape, 1 if include_self else 0, x.dtype), d, idx,
+                                    ones)
+        total = scatter_reduce(a, dim, index, src, "sum", include_self=include_self)
+        if x.dtype.kind == "f":
+            return div(total, wrap(np.maximum(counts, 1)))
+        return wrap(np.floor_divide(total._data, np.maximum(counts, 1)).astype(x.dtype))
+    if needs_grad(a, src):
+        raise RuntimeError(f"scatter_reduce with reduce='{reduce}': the derivative is not "
+                           f"implemented in chainrule")
+    ufunc = {"prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+    out = x.copy()
+    if not include_self:
+        hit = _scatter_add_array(np.zeros(x.shape, bool), d, idx, np.ones(idx.shape, bool))
+        out[hit] = {"prod": 1, "amax": -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min,
+                    "amin": np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max}[reduce]
+    grids = list(np.indices(idx.shape, sparse=True))
+    grids[d] = idx
+    ufunc.at(out, tuple(grids), src._data[tuple(slice(0, s) for s in idx.shape)])
+    return wrap(out)
+
+
+def diag_embed(a, offset=0, dim1=-2, dim2=-1):
+    x = a._data
+    n = x.shape[-1] + builtins.abs(offset)
+    nd = x.ndim + 1
+    d1, d2 = dim1 % nd, dim2 % nd
+    rows = np.arange(x.shape[-1]) + builtins.max(-offset, 0)
+    cols = np.arange(x.shape[-1]) + builtins.max(offset, 0)
+    out = index_zeros(x.shape[:-1] + (n, n), (Ellipsis, rows, cols), a, False)
+    if (d1, d2) != (nd - 2, nd - 1):
+        out = movedim(out, (nd - 2, nd - 1), (d1, d2))
+    return out
+
+
+def diagflat(a, offset=0):
+    return diag(reshape(a, (-1,)), offset)
+
+
+def rot90(a, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    x = a._data
+    d0, d1 = (_errors.normalize_dim(d, x.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(a, (d1,)), d0, d1)
+    if k == 2:
+        return flip(a, (d0, d1))
+    if k == 3:
+        return transpose(flip(a, (d0,)), d0, d1)
+    return clone(a)
+
+
+def ravel(a):
+    return reshape(a, (-1,))
+
+
+def atleast_1d(*tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(atleast_1d(t) for t in tensors[0])
+    if len(tensors) > 1:
+        return tuple(atleast_1d(t) for t in tensors)
+    a = tensors[0]
+    return reshape(a, (1,)) if a._data.ndim == 0 else a
+
+
+def atleast_3d(*tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(atleast_3d(t) for t in tensors[0])
+    if len(tensors) > 1:
+        return tuple(atleast_3d(t) for t in tensors)
+    a = tensors[0]
+    nd = a._data.ndim
+    if nd == 0:
+        return reshape(a, (1, 1, 1))
+    if nd == 1:
+        return unsqueeze(unsqueeze(a, 0), -1)
+    if nd == 2:
+        return unsqueeze(a, -1)
+    return a
+
+
+def column_stack(tensors):
+    cols = [reshape(t, (-1, 1)) if t._data.ndim < 2 else t for t in tensors]
+    return cat(cols, 1)
+
+
+def dstack(tensors):
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+row_stack = vstack
+
+
+def _directional_split(a, sections, dim, name, min_dims):
+    if a._data.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {a._data.ndim} dimensions!")
+    if isinstance(sections, int) and a._data.shape[dim] % sections:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size "
+                           f"of the dimension {a._data.shape[dim]} is not divisible by the split_size "
+                           f"{sections}!")
+    return tensor_split(a, sections, dim)
+
+
+def hsplit(a, sections):
+    return _directional_split(a, sections, 0 if a._data.ndim == 1 else 1, "hsplit", 1)
+
+
+def vsplit(a, sections):
+    return _directional_split(a, sections, 0, "vsplit", 2)
+
+
+def dsplit(a, sections):
+    return _directional_split(a, sections, 2, "dsplit", 3)
+
+
+def narrow_copy(a, dim, start, length):
+    return clone(narrow(a, dim, start, length))
+
+
+def _scatter_region(a, src, key):
+    from .pointwise import where
+
+    x = a._data
+    placed = index_zeros(x.shape, key, src, False)
+    return where(wrap(_index_mask(x.shape, key)), placed, a)
+
+
+def select_scatter(a, src, dim, index):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    return _scatter_region(a, src, (slice(None),) * d + (int(index),))
+
+
+def slice_scatter(a, src, dim=0, start=None, end=None, step=1):
+    x = a._data
+    d = _errors.normalize_dim(dim, x.ndim)
+    return _scatter_region(a, src, (slice(None),) * d + (slice(start, end, step),))
+
+
+def diagonal_scatter(a, src, offset=0, dim1=0, dim2=1):
+    x = a._data
+    d1, d2 = _errors.normalize_dim(dim1, x.ndim), _errors.normalize_dim(dim2, x.ndim)
+    n = builtins.min(x.shape[d1] - builtins.max(-offset, 0), x.shape[d2] - builtins.max(offset, 0))
+    rows = np.arange(builtins.max(n, 0)) + builtins.max(-offset, 0)
+    cols = np.arange(builtins.max(n, 0)) + builtins.max(offset, 0)
+    key = [slice(None)] * x.ndim
+    key[d1], key[d2] = rows, cols
+    key = tuple(key)
+    # advanced indices not adjacent move to the front, as the diagonal's last dim does not:
+    # write src laid out as a[key] is
+    target_shape = x[key].shape
+    if tuple(src._data.shape) != target_shape:
+        src = movedim(src, -1, 0) if target_shape[0] == src._data.shape[-1] else src
+    return _scatter_region(a, src, key)
+
+
+def put(a, index, source, accumulate=False):
+    flat = reshape(a, (-1,))
+    idx = index._data.reshape(-1) % builtins.max(a._data.size, 1)
+    out = index_put(flat, (wrap(idx),), reshape(source, (-1,)), accumulate)
+    return reshape(out, a._data.shape)
