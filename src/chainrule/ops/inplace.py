@@ -445,38 +445,6 @@ def setitem(t, key, value):
         except ValueError as err:
             raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
         t._vc[0] += 1
-
-
-# -- appended: in-place forms of more ops (each is the out-of-place op, then commit) ------------
-def _more_inplace():
-    from . import linalg as L, reduce as R
-
-    table = {}
-    for name in ["sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
-                 "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2", "erfc", "erfinv",
-                 "deg2rad", "rad2deg", "sinc", "lgamma", "digamma", "frac", "sgn", "fix",
-                 "nan_to_num", "logit", "atan2", "arctan2", "hypot", "xlogy", "copysign",
-                 "logaddexp", "addcmul", "addcdiv", "lerp", "erf", "log2", "log10", "tan",
-                 "heaviside", "maximum", "minimum", "fmax", "fmin", "bitwise_and", "bitwise_or",
-                 "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_not",
-                 "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less"]:
-        fn = getattr(pointwise, name, None)
-        if fn is not None:
-            table[name + "_"] = _unary_inplace(fn)
-    for name in ["fmod", "floor_divide", "true_divide"]:
-        table[name + "_"] = _unary_inplace(getattr(arith, name))
-    for name in ["index_add", "index_fill", "index_copy", "masked_scatter", "scatter_reduce",
-                 "put"]:
-        table[name + "_"] = _unary_inplace(getattr(S, name))
-    for name in ["addmm", "baddbmm", "addbmm", "addmv", "addr"]:
-        table[name + "_"] = _unary_inplace(getattr(L, name))
-    for name in ["cumsum", "cumprod", "logcumsumexp"]:
-        table[name + "_"] = _unary_inplace(getattr(R, name))
-    return table
-
-
-MORE_INPLACE = _more_inplace()
-globals().update(MORE_INPLACE)
         return
     check_inplace(t)
     if tv is not None and tv._data.dtype != t._data.dtype:
@@ -523,3 +491,35 @@ def clamp_min_(t, min):
 
 def clamp_max_(t, max):
     return run_inplace(t, pointwise.clamp_max, max)
+
+
+# -- appended: in-place forms of more ops (each is the out-of-place op, then commit) ------------
+def _more_inplace():
+    from . import linalg as L, reduce as R
+
+    table = {}
+    for name in ["sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
+                 "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2", "erfc", "erfinv",
+                 "deg2rad", "rad2deg", "sinc", "lgamma", "digamma", "frac", "sgn", "fix",
+                 "nan_to_num", "logit", "atan2", "arctan2", "hypot", "xlogy", "copysign",
+                 "logaddexp", "addcmul", "addcdiv", "lerp", "erf", "log2", "log10", "tan",
+                 "heaviside", "maximum", "minimum", "fmax", "fmin", "bitwise_and", "bitwise_or",
+                 "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_not",
+                 "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "greater", "less"]:
+        fn = getattr(pointwise, name, None)
+        if fn is not None:
+            table[name + "_"] = _unary_inplace(fn)
+    for name in ["fmod", "floor_divide", "true_divide"]:
+        table[name + "_"] = _unary_inplace(getattr(arith, name))
+    for name in ["index_add", "index_fill", "index_copy", "masked_scatter", "scatter_reduce",
+                 "put"]:
+        table[name + "_"] = _unary_inplace(getattr(S, name))
+    for name in ["addmm", "baddbmm", "addbmm", "addmv", "addr"]:
+        table[name + "_"] = _unary_inplace(getattr(L, name))
+    for name in ["cumsum", "cumprod", "logcumsumexp"]:
+        table[name + "_"] = _unary_inplace(getattr(R, name))
+    return table
+
+
+MORE_INPLACE = _more_inplace()
+globals().update(MORE_INPLACE)
