@@ -101,7 +101,13 @@ class ViewBackward0(Node):
         return m.reshape(g, self.shape)
 
 
-def _reshaped(a, shape, must_view):
+class ReshapeAliasBackward0(ViewBackward0):
+    """out = reshape of a non-contiguous tensor that is still a view  ->  da = g reshaped back"""
+
+
+def _reshaped(a, shape, must_view, alias=True):
+    """view (`must_view`) or reshape. PyTorch names a reshape that views a non-contiguous
+    tensor ReshapeAliasBackward0 (`alias`), a view ViewBackward0."""
     x = a._data
     shape = _infer_shape(shape, x.size)
     if shape == x.shape:
@@ -124,7 +130,8 @@ def _reshaped(a, shape, must_view):
                 node.shape = x.shape
             return out
     out = _view(a, data, lambda t, m: m.reshape(t, shape))
-    node = record(ViewBackward0, out, (a,))
+    cls = ViewBackward0 if must_view or not alias or x.flags.c_contiguous else ReshapeAliasBackward0
+    node = record(cls, out, (a,))
     if node is not None:
         node.shape = x.shape
     return out
@@ -168,7 +175,7 @@ def unflatten(a, dim, sizes):
     x = a._data
     d = _errors.normalize_dim(dim, x.ndim)
     sizes = _infer_shape(tuple(sizes), x.shape[d])
-    return reshape(a, x.shape[:d] + sizes + x.shape[d + 1:])
+    return _reshaped(a, x.shape[:d] + sizes + x.shape[d + 1:], False, alias=False)
 
 
 class SqueezeBackward0(ViewBackward0):
