@@ -321,8 +321,9 @@ E("select_scatter", lambda mod, a, s: mod.select_scatter(a, s, 0, 1), (3, 4), (4
 E("slice_scatter", lambda mod, a, s: mod.slice_scatter(a, s, 1, 0, 4, 2), (3, 4), (3, 2))
 E("put", lambda mod, a, s: a.put(mod.tensor([0, 5]), s), (3, 4), (2,))
 E("take", lambda mod, a: mod.take(a, mod.tensor([0, 5, 11])))
-E("movedim", lambda mod, a: mod.movedim(a, 0, -1), (2, 3, 4),
-  xfail="shape.movedim ignores a negative destination (owned by shape.py)")
+E("movedim", lambda mod, a: mod.movedim(a, 0, -1), (2, 3, 4))
+E("movedim_tuples", lambda mod, a: mod.movedim(a, (2, 0), (0, -1)), (2, 3, 4))
+E("index_with_range", lambda mod, a: a[range(2), mod.tensor([0, 2])] + a[:, range(1, 3)].sum(), (3, 4))
 E("repeat_interleave", lambda mod, a: a.repeat_interleave(2, dim=0))
 E("roll", lambda mod, a: mod.roll(a, 1, 1))
 E("flip_method", lambda mod, a: a.flip(0, 1))
@@ -406,8 +407,8 @@ N("nan_to_num_", lambda mod, a: (a / (a > 0)).nan_to_num_())
 N("clamp_", lambda mod, a: a.clone().clamp_(-0.5, 0.5))
 N("lerp_", lambda mod, a, b: a.clone().lerp_(b, 0.5), (3, 4), (3, 4))
 N("addcmul_", lambda mod, a, b: a.clone().addcmul_(b, b, value=0.1), (3, 4), (3, 4))
-N("fill_diagonal_", lambda mod, a: a.clone().fill_diagonal_(0.0), (3, 3),
-  xfail="fill_diagonal_ not implemented (needs an in-place op)")
+N("fill_diagonal_", lambda mod, a: a.clone().fill_diagonal_(0.0), (3, 3))
+N("fill_diagonal_wrap", lambda mod, a: a.clone().fill_diagonal_(0.5, wrap=True), (7, 3))
 N("bool_ops", lambda mod, a: ((a > 0) & (a < 1), (a > 0) | (a < -1), ~(a > 0), (a > 0) ^ (a > 1)))
 N("comparison_scalar_types", lambda mod, a: (a > 0).sum().item())
 N("type_conversions", lambda mod, a: (a.int(), a.long().float(), a.bool(), a.double().dtype,

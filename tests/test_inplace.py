@@ -265,3 +265,21 @@ def test_overlapping_operands(body):
         exec(body, {"x": x, "m": m})
         return x.detach(), m
     assert_same(scenario)
+
+
+@pytest.mark.parametrize("body", [
+    "x = lib.zeros(7, 3).fill_diagonal_(1, wrap=True)",
+    "x = lib.zeros(3, 7).fill_diagonal_(1, wrap=True)",
+    "x = lib.zeros(3, 3, 3).fill_diagonal_(2)",
+    "x = lib.zeros(3, 4, 3).fill_diagonal_(2)",
+    "x = lib.zeros(3).fill_diagonal_(2)",
+    "x = lib.zeros(3, 3, requires_grad=True).fill_diagonal_(2)",
+    "x = (a.view(3, 2) * 1).fill_diagonal_(5); (x * x).sum().backward(); x = (x, a.grad)",
+])
+def test_fill_diagonal_(body):
+    def scenario(lib):
+        a = lib.arange(6.0, requires_grad=True)
+        scope = {"lib": lib, "a": a}
+        exec(body, scope)
+        return scope["x"]
+    assert_same(scenario)

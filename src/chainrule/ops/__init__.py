@@ -175,6 +175,7 @@ METHODS = {
     "clamp_max_": inplace.clamp_max_, "addcmul_": inplace.addcmul_,
     "addcdiv_": inplace.addcdiv_, "lerp_": inplace.lerp_,
     "subtract_": inplace.sub_, "multiply_": inplace.mul_, "divide_": inplace.div_,
+    "fill_diagonal_": inplace.fill_diagonal_,
 }
 for _name in ["neg", "abs", "sign", "square", "reciprocal", "exp", "log", "sqrt", "rsqrt", "sin",
               "cos", "tanh", "sigmoid", "relu", "clamp", "floor", "ceil", "round", "trunc",

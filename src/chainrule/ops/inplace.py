@@ -523,3 +523,28 @@ def _more_inplace():
 
 MORE_INPLACE = _more_inplace()
 globals().update(MORE_INPLACE)
+
+
+def fill_diagonal_(t, fill_value, wrap=False):
+    """Fill the main diagonal (all dims equal, or a matrix; `wrap` restarts it below a tall
+    matrix's square part every width + 1 rows). Recorded as CopySlices, as PyTorch."""
+    shape = t._data.shape
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    if len(shape) == 2 and wrap and shape[0] > shape[1]:
+        flat = np.arange(0, t._data.size, shape[1] + 1)
+    else:
+        step = sum(int(np.prod(shape[d + 1:])) for d in range(len(shape)))
+        flat = np.arange(min(shape)) * step
+    key = np.unravel_index(flat, shape)
+    if _state.enabled and t._requires_grad and t._grad_fn is None:
+        raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)  # PyTorch writes through a view
+    value = fill_value.item() if hasattr(fill_value, "_data") else fill_value
+    if not needs_grad(t):
+        check_inplace(t)
+        t._data[key] = value
+        t._vc[0] += 1
+        return t
+    return commit(t, S.index_put_region(t, value, key=key, node_cls=S.CopySlices))

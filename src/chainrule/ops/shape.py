@@ -333,8 +333,23 @@ def T(a):
 
 
 def movedim(a, source, destination):
-    x = a._data
-    return permute(a, tuple(np.moveaxis(np.arange(x.ndim), source, destination).tolist()))
+    """Move dims `source` to positions `destination`; the others keep their order."""
+    n = a._data.ndim
+    src = list(source) if isinstance(source, (tuple, list)) else [source]
+    dst = list(destination) if isinstance(destination, (tuple, list)) else [destination]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
+                           f"should contain the same number of dims as destination ({dst} dims)")
+    src = [_errors.normalize_dim(d, n) for d in src]
+    dst = [_errors.normalize_dim(d, n) for d in dst]
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    perm = [None] * n
+    for s, d in zip(src, dst):
+        perm[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    return permute(a, tuple(p if p is not None else next(rest) for p in perm))
 
 
 moveaxis = movedim
@@ -649,7 +664,7 @@ def normalize_index(key):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(arr.astype(bool) if arr.dtype == np.uint8 else arr)
             basic = False
-        elif isinstance(k, (list, np.ndarray)):
+        elif isinstance(k, (list, np.ndarray, range)):
             arr = np.asarray([int(v) if isinstance(v, Tensor) else v for v in k]
                              if isinstance(k, list) and any(isinstance(v, Tensor) for v in k)
                              else k)
