@@ -40,6 +40,7 @@ import weakref
 
 import numpy as np
 
+from ..autograd import composite as _composite
 from .. import _dtype
 from ..autograd.graph import _next_seq
 from ..tensor import Tensor
@@ -61,6 +62,13 @@ _local = threading.local()
 def active():
     """The tracer recording on this thread, or None."""
     return getattr(_local, "tracer", None)
+
+
+def _tracing():
+    return getattr(_local, "tracer", None) is not None
+
+
+_composite.passthrough = _tracing  # composites show their ops to the trace
 
 
 class Touched:

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ..autograd import grad_mode
+from ..autograd.composite import composite
 from ..ops import pointwise as _pw, reduce as _red, linalg as _linalg, shape as _shape
 from ..ops import inplace as _inplace
 from ..ops._core import wrap
@@ -78,7 +79,11 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def logsigmoid(input):
     """log(sigmoid(x)) = -softplus(-x), with no linear cut-off (exact for large |x|)."""
-    return -_ops.softplus(-input, 1.0, math.inf)
+    return composite("LogSigmoidBackward0", _logsigmoid, (input,))
+
+
+def _logsigmoid(x):
+    return -_ops.softplus(-x, 1.0, math.inf)
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -95,7 +100,7 @@ def threshold_(input, threshold, value):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if inplace:
         return input.clamp_(min_val, max_val)
-    return _pw.clamp(input, min_val, max_val)
+    return composite("HardtanhBackward0", _pw.clamp, (input,), min_val, max_val)
 
 
 def relu6(input, inplace=False):
@@ -220,6 +225,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
             f"{input.shape}")
     dims = tuple(range(input.dim() - n, input.dim()))
+    return composite("NativeLayerNormBackward0", _layer_norm, (input, weight, bias), dims, eps)
+
+
+def _layer_norm(input, weight, bias, dims, eps):
     mean = _red.mean(input, dims, True)
     var = _red.var(input, dims, keepdim=True, correction=0)
     out = (input - mean) * _pw.rsqrt(var + eps)
@@ -238,24 +247,34 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     running = (1 - momentum) * running + momentum * batch (the variance unbiased there).
     """
     dims = (0,) + tuple(range(2, input.dim()))
-    shape = [1] * input.dim()
-    shape[1] = input.shape[1]
     if training:
         count = input.numel() // input.shape[1]
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
                              f"size {input.shape}")
-        mean = _red.mean(input, dims, True)
-        var = _red.var(input, dims, keepdim=True, correction=0)
         if running_mean is not None:
             with grad_mode.no_grad():
-                batch_mean = mean.detach().reshape(-1)
-                unbiased = var.detach().reshape(-1) * (count / (count - 1))
+                x = input.detach()
+                batch_mean = _red.mean(x, dims)
+                unbiased = _red.var(x, dims, correction=0) * (count / (count - 1))
                 running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
                 running_var.mul_(1 - momentum).add_(unbiased * momentum)
+        stats = None
     else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
+        stats = (running_mean.detach(), running_var.detach())
+    return composite("NativeBatchNormBackward0", _batch_norm, (input, weight, bias), dims, stats,
+                     eps)
+
+
+def _batch_norm(input, weight, bias, dims, stats, eps):
+    """Normalize with the batch statistics (`stats` None) or the given (mean, var)."""
+    shape = [1] * input.dim()
+    shape[1] = input.shape[1]
+    if stats is None:
+        mean = _red.mean(input, dims, True)
+        var = _red.var(input, dims, keepdim=True, correction=0)
+    else:
+        mean, var = stats[0].reshape(shape), stats[1].reshape(shape)
     out = (input - mean) * _pw.rsqrt(var + eps)
     if weight is not None:
         out = out * weight.reshape(shape)
@@ -575,11 +594,17 @@ def _channel_dropout(input, p, training, unbatched_dim):
 # -- normalisation, distances -------------------------------------------------------------
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalise each group of channels of each sample, then scale and shift per channel."""
-    n, c = input.shape[0], input.shape[1]
+    c = input.shape[1]
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by "
                            f"num_groups, but got input of shape {list(input.shape)} and "
                            f"num_groups={num_groups}")
+    return composite("NativeGroupNormBackward0", _group_norm, (input, weight, bias), num_groups,
+                     eps)
+
+
+def _group_norm(input, weight, bias, num_groups, eps):
+    n, c = input.shape[0], input.shape[1]
     x = input.reshape(n, num_groups, -1)
     mean = x.mean(-1, keepdim=True)
     var = x.var(-1, unbiased=False, keepdim=True)
