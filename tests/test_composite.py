@@ -117,3 +117,15 @@ def test_layer_norm_module_in_a_training_step_matches_torch():
     ours, theirs = run(cr), run(torch)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
     assert ours[1].split("grad_fn")[1] == theirs[1].split("grad_fn")[1]
+
+
+@pytest.mark.parametrize("expr", ["x.sort(1)[0]", "x.sort(0, descending=True).values",
+                                  "x.topk(2)[0]", "x.topk(1, 0, largest=False).values",
+                                  "x[0, 0].sort(0)[0]", "x.msort()"])
+def test_sort_and_topk_values_are_named_as_torch(expr):
+    def run(lib):
+        x = lib.tensor([[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]], requires_grad=True)
+        v = eval(expr, {"x": x})
+        (v * lib.arange(v.numel(), dtype=v.dtype).reshape(v.shape)).sum().backward()
+        return v.grad_fn.name(), v.tolist(), x.grad.tolist()
+    assert run(cr) == run(torch)

@@ -977,7 +977,15 @@ def _check_index_tensor(index, name):
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
 
 
-def gather(a, dim, index, *, sparse_grad=False):
+class SortBackward0(GatherBackward0):
+    """values = a sorted along dim  ->  da = zeros with g put back at the sorting indices"""
+
+
+class TopkBackward0(GatherBackward0):
+    """values = the k largest (smallest) of a along dim  ->  da = zeros with g at their indices"""
+
+
+def gather(a, dim, index, *, sparse_grad=False, _node_cls=GatherBackward0):
     index = as_tensor_arg(index)
     _check_index_tensor(index, "gather")
     x, idx = a._data, index._data
@@ -995,7 +1003,7 @@ def gather(a, dim, index, *, sparse_grad=False):
                                f"from dimension {d}")
     sub = x[tuple(slice(0, s) if j != d else slice(None) for j, s in enumerate(idx.shape))]
     out = wrap(np.take_along_axis(sub, idx, axis=d))
-    node = record(GatherBackward0, out, (a,))
+    node = record(_node_cls, out, (a,))
     if node is not None:
         node.shape, node.dim = x.shape, d
         node.save(index)
@@ -1303,7 +1311,12 @@ def sort(a, dim=-1, descending=False, stable=False):
     d = _errors.normalize_dim(dim, x.ndim)
     idx = np.argsort(-x if descending else x, axis=d, kind="stable") if x.ndim else np.zeros((), np.int64)
     indices = wrap(idx.astype(np.int64))
-    values = gather(a, d, indices) if x.ndim else clone(a)
+    if x.ndim:
+        values = gather(a, d, indices, _node_cls=SortBackward0)
+    else:
+        from ..autograd.composite import composite
+
+        values = composite("SortBackward0", clone, (a,))
     return make_return_type("sort", ("values", "indices"))(values, indices)
 
 
@@ -1321,7 +1334,8 @@ def topk(a, k, dim=-1, largest=True, sorted=True):
     order = np.argsort(-x if largest else x, axis=d, kind="stable")
     idx = np.take(order, np.arange(k), axis=d)
     indices = wrap(idx.astype(np.int64))
-    return make_return_type("topk", ("values", "indices"))(gather(a, d, indices), indices)
+    values = gather(a, d, indices, _node_cls=TopkBackward0)
+    return make_return_type("topk", ("values", "indices"))(values, indices)
 
 
 def nonzero(a, *, as_tuple=False):
