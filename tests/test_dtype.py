@@ -153,3 +153,16 @@ def test_type_conversion_methods(name):
     for method in ("float", "double", "long", "int", "bool", "half"):
         assert repr(getattr(converted, method)()) == repr(getattr(expected, method)())
     assert converted.type() == expected.type()
+
+
+@pytest.mark.parametrize("expr", ["np.float64(2.0) * x", "x * np.float64(2.0)", "x + np.float32(1)",
+                                  "x / np.int64(2)", "np.float64(2) ** x", "x ** np.float64(2)",
+                                  "x - np.float64(1)", "np.float64(1) - x", "xi * np.float64(1.5)",
+                                  "xi + np.int32(1)", "x > np.float64(0.5)"])
+def test_numpy_scalars_are_weak_like_python_numbers(expr):
+    """Bug: NumPy float64 scalars (a float subclass) promoted float32 tensors to float64."""
+    def run(lib):
+        env = {"np": np, "x": lib.tensor([1.0, 2.0]), "xi": lib.tensor([1, 2])}
+        out = eval(expr, env)
+        return str(out.dtype).split(".")[-1], out.tolist()
+    assert run(cr) == run(torch)

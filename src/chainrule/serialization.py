@@ -8,8 +8,12 @@ The JSON tree describes the object: JSON numbers, strings, booleans and null sta
 themselves, lists for lists, and containers that JSON cannot express are tagged objects:
 {"$tensor": i, "dtype": ..., "requires_grad": ...}, {"$dict": [[key, value], ...]},
 {"$odict": ...}, {"$tuple": [...]}, {"$ndarray": i}, ... Loading builds those objects from data
-only: nothing in the file is ever executed (unlike pickle, which PyTorch uses).
+only: nothing in the file is ever executed.
 The same tensor saved twice is stored once and loads as one tensor.
+
+Objects outside that vocabulary (a whole nn.Module, a custom class) are pickled, as PyTorch
+pickles them, into member objects/<i>.pkl and tagged {"$pickle": i}. Loading them runs code, so
+`load` refuses them unless called with weights_only=False, as PyTorch 2.6+ does.
 
 Saving to a path is atomic: the archive is written to a temporary file in the same directory,
 flushed and fsync'ed, then renamed over the target with os.replace. A crash mid-save leaves the
@@ -21,6 +25,7 @@ import io
 import json
 import math
 import os
+import pickle
 import tempfile
 import zipfile
 from collections import OrderedDict
@@ -46,6 +51,7 @@ class CheckpointError(RuntimeError):
 class _Encoder:
     def __init__(self):
         self.arrays = []
+        self.pickles = []
         self._tensor_index = {}  # id(tensor) -> (index, tensor): one entry per saved tensor
 
     def add_array(self, array):
@@ -84,12 +90,13 @@ class _Encoder:
             return [self.encode(v) for v in obj]
         if isinstance(obj, (set, frozenset)):
             return {"$set": [self.encode(v) for v in obj], "frozen": isinstance(obj, frozenset)}
-        hint = ""
-        if hasattr(obj, "state_dict"):
-            hint = "; save its state: chainrule.save(obj.state_dict(), path)"
-        raise TypeError(f"chainrule.save cannot store an object of type "
-                        f"{type(obj).__module__}.{type(obj).__qualname__}: it saves {_SUPPORTED} "
-                        f"(a checkpoint holds data only, never code){hint}")
+        try:
+            self.pickles.append(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception as err:
+            raise TypeError(f"chainrule.save cannot store an object of type "
+                            f"{type(obj).__module__}.{type(obj).__qualname__}: it is not one of "
+                            f"{_SUPPORTED}, and pickling it failed ({err})") from None
+        return {"$pickle": len(self.pickles) - 1, "type": _qualified(type(obj))}
 
     def encode_tensor(self, t):
         entry = self._tensor_index.get(id(t))
@@ -102,10 +109,28 @@ class _Encoder:
         return node
 
 
+def _qualified(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+WEIGHTS_ONLY_REFUSAL = (
+    "Weights only load failed. This file can still be loaded, to do so you have two options, "
+    "do those steps only if you trust the source of the checkpoint. \n\t(1) In PyTorch 2.6, we "
+    "changed the default value of the `weights_only` argument in `torch.load` from `False` to "
+    "`True`. Re-running `torch.load` with `weights_only` set to `False` will likely succeed, but "
+    "it can result in arbitrary code execution. Do it only if you got the file from a trusted "
+    "source.\n\t(2) chainrule keeps tensors, numbers, strings and containers of them as data; "
+    "this checkpoint also holds a pickled {type} (saved with chainrule.save(obj) where obj is "
+    "not plain data, e.g. a whole model). Save `obj.state_dict()` instead to load it with "
+    "weights_only=True.")
+
+
 # -- decoding ------------------------------------------------------------------------------------
 class _Decoder:
-    def __init__(self, arrays):
+    def __init__(self, arrays, pickles=None, weights_only=True):
         self.arrays = arrays
+        self.pickles = pickles or {}
+        self.weights_only = weights_only
         self._tensors = {}
 
     def array(self, index):
@@ -145,6 +170,13 @@ class _Decoder:
         if tag == "$ndarray":
             array = self.array(node[tag])
             return array[()] if node.get("scalar") else array
+        if tag == "$pickle":
+            if self.weights_only:
+                raise pickle.UnpicklingError(WEIGHTS_ONLY_REFUSAL.format(type=node.get("type")))
+            if node[tag] not in self.pickles:
+                raise CheckpointError(f"the checkpoint refers to pickled object {node[tag]!r}, "
+                                      "which it does not contain (the file is damaged)")
+            return pickle.loads(self.pickles[node[tag]])
         raise CheckpointError(f"unknown entry {tag!r} in the checkpoint structure (written by a "
                               "newer chainrule?)")
 
@@ -168,12 +200,14 @@ class _Decoder:
 
 
 # -- files ---------------------------------------------------------------------------------------
-def _write_archive(fileobj, structure, arrays):
+def _write_archive(fileobj, structure, arrays, pickles=()):
     with zipfile.ZipFile(fileobj, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(_STRUCTURE, json.dumps(structure))
         for i, array in enumerate(arrays):
             with archive.open(f"arrays/{i}.npy", "w", force_zip64=True) as member:
                 _write_array(member, array)
+        for i, blob in enumerate(pickles):
+            archive.writestr(f"objects/{i}.pkl", blob)
 
 
 def _write_array(fileobj, array):
@@ -191,7 +225,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     root = encoder.encode(obj)  # fails before any file is touched
     structure = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": root}
     if hasattr(f, "write"):
-        _write_archive(f, structure, encoder.arrays)
+        _write_archive(f, structure, encoder.arrays, encoder.pickles)
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
@@ -199,7 +233,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
                                     suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as tmp:
-            _write_archive(tmp, structure, encoder.arrays)
+            _write_archive(tmp, structure, encoder.arrays, encoder.pickles)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_path, path)
@@ -228,7 +262,8 @@ def _fsync_directory(directory):
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None,
          **pickle_load_args):
-    """Load what `save` wrote, from a path or binary file. Never executes code from the file.
+    """Load what `save` wrote, from a path or binary file. Executes no code from the file
+    unless `weights_only=False` lets it unpickle objects saved whole (a model, say).
 
     A file that is not a chainrule checkpoint, or is truncated, raises a RuntimeError saying so.
     """
@@ -237,12 +272,12 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         data = f.read()
         if not isinstance(data, bytes):
             raise TypeError("chainrule.load needs a file opened in binary mode ('rb')")
-        return _load_bytes(data, name)
+        return _load_bytes(data, name, weights_only)
     with open(f, "rb") as handle:
-        return _load_bytes(handle.read(), name)
+        return _load_bytes(handle.read(), name, weights_only)
 
 
-def _load_bytes(data, name):
+def _load_bytes(data, name, weights_only=True):
     if len(data) == 0:
         raise CheckpointError(f"{name} is empty: not a chainrule checkpoint")
     if not data.startswith(b"PK"):
@@ -272,8 +307,10 @@ def _load_bytes(data, name):
                 raise CheckpointError(f"{name} has checkpoint version "
                                       f"{structure.get('version')!r}; this chainrule reads "
                                       f"version {FORMAT_VERSION}")
-            arrays = {}
+            arrays, pickles = {}, {}
             for member in names:
+                if member.startswith("objects/") and member.endswith(".pkl"):
+                    pickles[int(member[len("objects/"):-len(".pkl")])] = archive.read(member)
                 if member.startswith("arrays/") and member.endswith(".npy"):
                     index = int(member[len("arrays/"):-len(".npy")])
                     with archive.open(member) as stream:
@@ -283,4 +320,4 @@ def _load_bytes(data, name):
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, UnicodeDecodeError,
                 KeyError) as err:
             raise CheckpointError(f"{name} is truncated or corrupted: {err}") from None
-    return _Decoder(arrays).decode(structure["root"])
+    return _Decoder(arrays, pickles, weights_only is not False).decode(structure["root"])

@@ -76,10 +76,10 @@ def binary(a, b):
 
 
 def _operand(v):
+    if isinstance(v, np.generic):  # before the Python check: np.float64 is a float subclass
+        return v.item()
     if isinstance(v, _PY_SCALARS):
         return v
-    if isinstance(v, np.generic):
-        return v.item()
     if isinstance(v, (ndarray, list, tuple)):
         from ..creation import tensor
 
