@@ -39,10 +39,11 @@ class CompositeNode(Node):
                          allow_unused=True)
         else:
             sinks = [grad_accumulator(inner_inputs[i]) for i in wanted]
+            # the inner graph ends at the aliases: everything in it leads to a wanted one
             found = engine.execute(
                 [(inner_out._grad_fn, inner_out._nr)], [grads[0]], retain_graph=True,
-                create_graph=False, targets=set(sinks),
-                capture={(sink, 0): k for k, sink in enumerate(sinks)}, accumulate=False)
+                create_graph=False, capture={(sink, 0): k for k, sink in enumerate(sinks)},
+                accumulate=False)
         result = [None] * len(inputs)
         for i, g in zip(wanted, found):
             result[i] = g if g is not None else zeros_for(*self.next_functions[i], m)

@@ -75,8 +75,10 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
         delivered.add(id(g))
         _add_to_buffer(buffers, fn, nr, g)
     # Anything beyond "run backward, pass gradients on" takes the general path.
-    general = (needed is not None or capture is not None or bool(_observers)
-               or anomaly_check is not None)
+    # (Captures at leaves only are taken by the AccumulateGrad branch below.)
+    leaf_capture = capture is not None and all(type(fn) is AccumulateGrad for fn, _ in capture)
+    general = (needed is not None or (capture is not None and not leaf_capture)
+               or bool(_observers) or anomaly_check is not None)
     tensor_mode = create_graph
     pop = buffers.pop
 
