@@ -556,3 +556,114 @@ def test_state_dict_round_trip_into_torch():
     x = torch.randn(4, 2, 3, dtype=torch.float64)
     assert_close(c(to_cr(x))[0], t(x)[0], torch.float64)
 
+
+
+# -- the fused layer nodes ---------------------------------------------------------------------
+@pytest.mark.parametrize("kind,extra", [("LSTM", {"proj_size": 2}), ("LSTM", {}),
+                                        ("GRU", {"bias": False}), ("GRU", {}),
+                                        ("RNN", {"nonlinearity": "relu"}), ("RNN", {})],
+                         ids=["lstm_proj", "lstm", "gru_nobias", "gru", "rnn_relu", "rnn_tanh"])
+def test_gradgradcheck_bidirectional_layers(kind, extra):
+    """create_graph through the fused layer nodes: their backward recomputes the recurrence
+    with chainrule ops, so it is differentiable in every input and weight."""
+    cr.manual_seed(2)
+    m = getattr(cr.nn, kind)(2, 3, num_layers=2, bidirectional=True, **extra).double()
+    params = list(m.parameters())
+    x = cr.randn(3, 2, 2, dtype=cr.float64, requires_grad=True)
+
+    def fn(x, *weights):
+        out, state = m(x)
+        return (out,) + (tuple(state) if isinstance(state, tuple) else (state,))
+    assert cr.autograd.gradgradcheck(fn, (x,) + tuple(params), eps=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_backward_twice_with_retain_graph(kind):
+    """The plain backward keeps the saved activations intact (retain_graph=True twice gives
+    twice the gradient), and writing into the output in place leaves backward correct (PyTorch
+    allows it too)."""
+    cr.manual_seed(3)
+    m = getattr(cr.nn, kind)(3, 4).double()
+    x = cr.randn(5, 2, 3, dtype=cr.float64, requires_grad=True)
+    out = m(x)[0]
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.clone()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first.numpy(), rtol=1e-12)
+    x.grad = None
+    out = m(x)[0]
+    out.mul_(2)
+    out.sum().backward()
+    x.grad, got = None, x.grad
+    (m(x)[0] * 2).sum().backward()
+    np.testing.assert_allclose(got.numpy(), x.grad.numpy(), rtol=1e-12)
+
+
+def test_array_and_math_backward_agree():
+    """The fast NumPy backward of each layer node and its formulas written against the math
+    namespace (used under create_graph) give the same gradients."""
+    from chainrule.autograd.math import ARRAY_MATH
+    from chainrule.nn import _ops
+
+    rng = np.random.default_rng(0)
+    L, B, H, P = 4, 3, 5, 2
+    arr = lambda *s: rng.standard_normal(s)  # noqa: E731
+    for reverse in (False, True):
+        for proj in (False, True):
+            p = P if proj else H
+            xw, h0, c0 = cr.tensor(arr(L, B, 4 * H)), cr.tensor(arr(B, p)), cr.tensor(arr(B, H))
+            w_hh = cr.tensor(arr(4 * H, p)).requires_grad_()
+            w_hr = cr.tensor(arr(P, H)).requires_grad_() if proj else None
+            out, h_n, c_n = _ops.lstm_layer(xw, h0, c0, w_hh, w_hr, reverse)
+            node = out.grad_fn
+            saved = node.saved(ARRAY_MATH)[5:]
+            gs = arr(L, B, p), arr(B, p), arr(B, H)
+            fast = _ops._lstm_backward_array(*gs, h0._data, c0._data, w_hh._data,
+                                             None if w_hr is None else w_hr._data, *saved,
+                                             reverse, True, True)
+            slow = _ops._lstm_backward_math(ARRAY_MATH, *gs, h0._data, c0._data, w_hh._data,
+                                            None if w_hr is None else w_hr._data, *saved,
+                                            reverse, True, True)
+            for a, b in zip(fast, slow):
+                if a is not None or b is not None:
+                    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        for bias in (False, True):
+            xw, h0 = cr.tensor(arr(L, B, 3 * H)), cr.tensor(arr(B, H))
+            w_hh = cr.tensor(arr(3 * H, H)).requires_grad_()
+            b_hh = cr.tensor(arr(3 * H)).requires_grad_() if bias else None
+            out, h_n = _ops.gru_layer(xw, h0, w_hh, b_hh, reverse)
+            saved = out.grad_fn.saved(ARRAY_MATH)[4:]
+            gs = arr(L, B, H), arr(B, H)
+            fast = _ops._gru_backward_array(*gs, h0._data, w_hh._data, *saved, reverse, True,
+                                            bias)
+            slow = _ops._gru_backward_math(ARRAY_MATH, *gs, h0._data, w_hh._data, *saved,
+                                           reverse, True, bias)
+            for a, b in zip(fast, slow):
+                if a is not None or b is not None:
+                    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_layers_under_compile():
+    """chainrule.compile replays a training step through the fused layer nodes."""
+    cr.manual_seed(4)
+    m = cr.nn.LSTM(3, 4, num_layers=2)
+    x = cr.randn(5, 2, 3)
+
+    def step(x):
+        out, _ = m(x)
+        loss = (out * out).mean()
+        loss.backward()
+        return loss
+
+    compiled = cr.compile(step)
+    expected = []
+    for _ in range(2):
+        m.zero_grad()
+        expected.append((step(x).item(), m.weight_hh_l0.grad.numpy().copy()))
+    for want_loss, want_grad in expected:
+        m.zero_grad()
+        got = compiled(x)
+        np.testing.assert_allclose(got.item(), want_loss, rtol=1e-6)
+        np.testing.assert_allclose(m.weight_hh_l0.grad.numpy(), want_grad, rtol=1e-5,
+                                   atol=1e-7)

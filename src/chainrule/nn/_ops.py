@@ -504,3 +504,472 @@ def constant_pad(a, pad, value):
     if node is not None:
         node.shape, node.src, node.dst = x.shape, src, dst
     return out
+
+
+# -- recurrent layers --------------------------------------------------------------------------
+# One node per layer and direction runs the whole sequence (PyTorch's CPU LSTM is one such node
+# too, MkldnnRnnLayerBackward0). Inputs: `xw`, the input projection of every step, time-major
+# (L, B, G), with the biases folded in as rnn.py explains; the initial state; the recurrent
+# weights. Outputs: every step's h (L, B, H_out) in time order, and the final state.
+#
+# The forward runs in NumPy into preallocated buffers and keeps the activations; a plain
+# backward (array mode) uses them. Under create_graph (tensor mode) the node instead recomputes
+# the recurrence from its saved inputs with chainrule ops, so that the backward, written once
+# against `m`, is a function of the inputs that can be differentiated again.
+#
+# Backward through time, per step: the state gradient arriving from the step after (plus the
+# output's own gradient) gives the gradient of the step's gate pre-activations; those give the
+# state gradient for the step before (one matmul with the recurrent weight). The weight's
+# gradient is then one matmul over all steps: sum_t dpre_t^T h_{t-1}. The saved h_t are a
+# copy, so that writing into the output in place leaves backward correct (PyTorch allows it).
+
+from ..ops._core import record_multi  # noqa: E402
+
+
+def _time_order(n, reverse):
+    return range(n - 1, -1, -1) if reverse else range(n)
+
+
+def _entering(m, seq, first, reverse):
+    """The state entering each step, in time order: `first`, then seq[:-1] (or seq[1:], then
+    `first`, when the direction runs backwards)."""
+    n = seq.shape[0]
+    head = m.unsqueeze(first, 0)
+    if reverse:
+        return m.cat([m.getitem(seq, slice(1, n)), head], 0)
+    return m.cat([head, m.getitem(seq, slice(0, n - 1))], 0)
+
+
+def _sigmoid_into(x, out):
+    """out = 1 / (1 + e^-x), as _sigmoid_array, written into `out`."""
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+
+
+def _weight_grad(m, dpre, states):
+    """sum over steps and batch of dpre^T state: (L, B, G), (L, B, K) -> (G, K)."""
+    return m.matmul(m.mT(m.reshape(dpre, (-1, dpre.shape[2]))),
+                    m.reshape(states, (-1, states.shape[2])))
+
+
+def _layer_outputs(node_cls, arrays, inputs, reverse):
+    outs = [wrap(a) for a in arrays]
+    node = record_multi(node_cls, outs, inputs)
+    if node is not None:
+        node.reverse = reverse
+    return outs, node
+
+
+class _LayerNode(Node):
+    __slots__ = ("reverse", "n_outputs")
+
+
+class MkldnnRnnLayerBackward0(_LayerNode):
+    """LSTM layer, gates i, f, g, o: a_t = xw_t + h_{t-1} W_hh^T;
+    c_t = s(f) c_{t-1} + s(i) tanh(g);  h_t = s(o) tanh(c_t) (then @ W_hr^T with a projection)
+    ->  backward through time (see the note above); PyTorch's name for its LSTM layer node."""
+
+    def backward(self, m, g_out, g_h, g_c):
+        xw, h0, c0, w_hh, w_hr, A, C, TC, M, Hs = self.saved(m)
+        if m.tensor_mode:
+            A, C, TC, M, Hs = _lstm_math(m, xw, h0, c0, w_hh, w_hr, self.reverse)
+            return _lstm_backward_math(m, g_out, g_h, g_c, h0, c0, w_hh, w_hr, A, C, TC, M, Hs,
+                                       self.reverse, needs(self, 3), needs(self, 4))
+        return _lstm_backward_array(g_out, g_h, g_c, h0, c0, w_hh, w_hr, A, C, TC, M, Hs,
+                                    self.reverse, needs(self, 3), needs(self, 4))
+
+
+def _lstm_backward_math(m, g_out, g_h, g_c, h0, c0, w_hh, w_hr, A, C, TC, M, Hs, reverse,
+                        need_w_hh, need_w_hr):
+    """The LSTM layer's backward in the math namespace `m` (A: activated gates, C: c_t,
+    TC: tanh(c_t), M: s(o) tanh(c_t), Hs: h_t, all time-major). Returns the gradients of
+    (xw, h0, c0, w_hh, w_hr)."""
+    n, _, four_h = A.shape
+    H = four_h // 4
+    i, f = m.getitem(A, (Ellipsis, slice(0, H))), m.getitem(A, (Ellipsis, slice(H, 2 * H)))
+    g, o = (m.getitem(A, (Ellipsis, slice(2 * H, 3 * H))),
+            m.getitem(A, (Ellipsis, slice(3 * H, 4 * H))))
+    c_prev = _entering(m, C, c0, reverse)
+    # dpre_t = [dc, dc, dc, dm] * E_t and dc_t += dm * K_t, with these step-free factors:
+    E = m.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), TC * o * (1 - o)], 2)
+    K = o * (1 - TC * TC)
+    proj = w_hr is not None
+    dh, dc = g_h, g_c
+    dpres, dhs = [None] * n, [None] * n
+    for t in _time_order(n, not reverse):
+        dht = dh + m.getitem(g_out, t)
+        if proj:
+            dhs[t] = dht
+            dm = m.matmul(dht, w_hr)
+        else:
+            dm = dht
+        dc = dc + dm * m.getitem(K, t)
+        dpre = m.cat([dc, dc, dc, dm], 1) * m.getitem(E, t)
+        dpres[t] = dpre
+        dh = m.matmul(dpre, w_hh)
+        dc = dc * m.getitem(f, t)
+    dP = m.stack(dpres, 0)
+    d_w_hh = d_w_hr = None
+    if need_w_hh:
+        d_w_hh = _weight_grad(m, dP, _entering(m, Hs, h0, reverse))
+    if proj and need_w_hr:
+        d_w_hr = _weight_grad(m, m.stack(dhs, 0), M)
+    return dP, dh, dc, d_w_hh, d_w_hr
+
+
+def _times_entering(out, seq, first, reverse):
+    """out *= the state entering each step (see `_entering`), without building it."""
+    if reverse:
+        out[:-1] *= seq[1:]
+        out[-1] *= first
+    else:
+        out[1:] *= seq[:-1]
+        out[0] *= first
+
+
+def _weight_grad_array(dpre, seq, first, reverse):
+    """`_weight_grad(m, dpre, _entering(m, seq, first, reverse))` on arrays, without the copy."""
+    G, K = dpre.shape[2], seq.shape[2]
+    if reverse:
+        inner, edge = (dpre[:-1], seq[1:]), dpre[-1]
+    else:
+        inner, edge = (dpre[1:], seq[:-1]), dpre[0]
+    out = np.matmul(edge.T, first)
+    if inner[0].shape[0]:
+        out += inner[0].reshape(-1, G).T @ inner[1].reshape(-1, K)
+    return out
+
+
+def _lstm_backward_array(g_out, g_h, g_c, h0, c0, w_hh, w_hr, A, C, TC, M, Hs, reverse,
+                         need_w_hh, need_w_hr):
+    """`_lstm_backward_math` on arrays, with in-place step-free factors and buffers (the
+    same formulas; large temporaries cost more than the arithmetic at these sizes)."""
+    n, batch, four_h = A.shape
+    H = four_h // 4
+    i, f, g, o = (A[..., k * H:(k + 1) * H] for k in range(4))
+    E = np.subtract(1, A)
+    E *= A                                  # s (1 - s); the g block is replaced:
+    Eg = E[..., 2 * H:3 * H]
+    np.multiply(g, g, out=Eg)
+    np.subtract(1, Eg, out=Eg)
+    Eg *= i
+    E[..., :H] *= g
+    _times_entering(E[..., H:2 * H], C, c0, reverse)
+    E[..., 3 * H:] *= TC
+    K = np.multiply(TC, TC)
+    np.subtract(1, K, out=K)
+    K *= o
+    f = np.ascontiguousarray(f)  # NumPy's loops are much slower on strided operands
+    proj = w_hr is not None
+    dP = np.empty_like(A)
+    DH = np.empty(Hs.shape, Hs.dtype) if proj else None
+    spread = np.empty((batch, four_h), A.dtype)
+    dh, dc = g_h, g_c
+    for t in _time_order(n, not reverse):
+        dht = dh + g_out[t]
+        if proj:
+            DH[t] = dht
+            dm = dht @ w_hr
+        else:
+            dm = dht
+        dc = dc + dm * K[t]
+        np.concatenate((dc, dc, dc, dm), 1, out=spread)
+        dpre = np.multiply(spread, E[t], out=dP[t])
+        dh = dpre @ w_hh
+        dc = dc * f[t]
+    d_w_hh = d_w_hr = None
+    if need_w_hh:
+        d_w_hh = _weight_grad_array(dP, Hs, h0, reverse)
+    if proj and need_w_hr:
+        d_w_hr = DH.reshape(-1, DH.shape[2]).T @ M.reshape(-1, H)
+    return dP, dh, dc, d_w_hh, d_w_hr
+
+
+def _lstm_math(m, xw, h0, c0, w_hh, w_hr, reverse):
+    """The LSTM recurrence in the math namespace `m` (tensor mode: differentiable). Returns, in
+    time order and stacked: activated gates, c_t, tanh(c_t), s(o) tanh(c_t), h_t."""
+    n, H = xw.shape[0], c0.shape[1]
+    whh_t = m.mT(w_hh)
+    whr_t = m.mT(w_hr) if w_hr is not None else None
+    A, C, TC, M, Hs = ([None] * n for _ in range(5))
+    h, c = h0, c0
+    for t in _time_order(n, reverse):
+        pre = m.getitem(xw, t) + m.matmul(h, whh_t)
+        s = _sigmoid(m, pre)
+        i, f = m.getitem(s, (slice(None), slice(0, H))), m.getitem(s, (slice(None),
+                                                                       slice(H, 2 * H)))
+        o = m.getitem(s, (slice(None), slice(3 * H, 4 * H)))
+        g = _tanh(m, m.getitem(pre, (slice(None), slice(2 * H, 3 * H))))
+        A[t] = m.cat([i, f, g, o], 1)
+        c = f * c + i * g
+        tc = _tanh(m, c)
+        mt = o * tc
+        h = m.matmul(mt, whr_t) if whr_t is not None else mt
+        C[t], TC[t], M[t], Hs[t] = c, tc, mt, h
+    return tuple(m.stack(v, 0) for v in (A, C, TC, M, Hs))
+
+
+def lstm_layer(xw, h0, c0, w_hh, w_hr=None, reverse=False):
+    """One direction of one LSTM layer over a time-major sequence. xw: (L, B, 4H) input
+    projections (biases included); h0: (B, P); c0: (B, H); w_hh: (4H, P); w_hr: (P, H) or None
+    (P = H). Returns (outputs (L, B, P), h_n (B, P), c_n (B, H))."""
+    x = xw._data
+    n, batch, four_h = x.shape
+    H = four_h // 4
+    dtype = x.dtype
+    h, c = h0._data, c0._data
+    whh_t = np.ascontiguousarray(w_hh._data.T)  # BLAS is much faster on this layout
+    whr_t = np.ascontiguousarray(w_hr._data.T) if w_hr is not None else None
+    A = np.empty((n, batch, four_h), dtype)
+    C = np.empty((n, batch, H), dtype)
+    TC = np.empty((n, batch, H), dtype)
+    Hs = np.empty((n, batch, h.shape[1]), dtype)
+    M = np.empty((n, batch, H), dtype) if whr_t is not None else Hs
+    pre = np.empty((batch, four_h), dtype)
+    ig = np.empty((batch, H), dtype)
+    for t in _time_order(n, reverse):
+        np.matmul(h, whh_t, out=pre)
+        pre += x[t]
+        a = A[t]
+        _sigmoid_into(pre, a)  # the g block is overwritten by its tanh just below
+        g = a[:, 2 * H:3 * H]
+        np.tanh(pre[:, 2 * H:3 * H], out=g)
+        ct = C[t]
+        np.multiply(a[:, H:2 * H], c, out=ct)
+        np.multiply(a[:, :H], g, out=ig)
+        ct += ig
+        np.tanh(ct, out=TC[t])
+        np.multiply(a[:, 3 * H:], TC[t], out=M[t])
+        if whr_t is not None:
+            np.matmul(M[t], whr_t, out=Hs[t])
+        h, c = Hs[t], ct
+    last = n - 1 if not reverse else 0
+    outs, node = _layer_outputs(MkldnnRnnLayerBackward0, (Hs, Hs[last].copy(), C[last].copy()),
+                                (xw, h0, c0, w_hh, w_hr), reverse)
+    if node is not None:
+        node.save(xw, h0, c0, w_hh, w_hr, A, C, TC, M if whr_t is not None else None,
+                  Hs.copy())
+    return tuple(outs)
+
+
+class GruLayerBackward0(_LayerNode):
+    """GRU layer, gates r, z, n: hg_t = h_{t-1} W_hh^T + b_hh;
+    r, z = s(xw_rz + hg_rz);  n = tanh(xw_n + r hg_n);  h_t = (h_{t-1} - n) z + n
+    ->  backward through time (see the note above)."""
+
+    def backward(self, m, g_out, g_h):
+        xw, h0, w_hh, b_hh, RZ, N, HG, Hs = self.saved(m)
+        need_w, need_b = needs(self, 2), b_hh is not None and needs(self, 3)
+        if m.tensor_mode:
+            RZ, N, HG, Hs = _gru_math(m, xw, h0, w_hh, b_hh, self.reverse)
+            return _gru_backward_math(m, g_out, g_h, h0, w_hh, RZ, N, HG, Hs, self.reverse,
+                                      need_w, need_b)
+        return _gru_backward_array(g_out, g_h, h0, w_hh, RZ, N, HG, Hs, self.reverse, need_w,
+                                   need_b)
+
+
+def _gru_backward_math(m, g_out, g_h, h0, w_hh, RZ, N, HG, Hs, reverse, need_w, need_b):
+    """The GRU layer's backward in the math namespace `m` (RZ: s(r), s(z) side by side, N: n,
+    HG: h_{t-1} W_hh^T + b_hh, Hs: h_t). Returns the gradients of (xw, h0, w_hh, b_hh)."""
+    n, _, two_h = RZ.shape
+    H = two_h // 2
+    r = m.getitem(RZ, (Ellipsis, slice(0, H)))
+    z = m.getitem(RZ, (Ellipsis, slice(H, 2 * H)))
+    h_prev = _entering(m, Hs, h0, reverse)
+    d_rz = RZ * (1 - RZ)
+    Fn = (1 - z) * (1 - N * N)   # dpre_n = dh * Fn
+    HN = m.getitem(HG, (Ellipsis, slice(2 * H, 3 * H)))
+    h_minus_n = h_prev - N
+    dh = g_h
+    drzs, dpns, dhgs = [None] * n, [None] * n, [None] * n
+    for t in _time_order(n, not reverse):
+        dht = dh + m.getitem(g_out, t)
+        dpn = dht * m.getitem(Fn, t)
+        drz = m.cat([dpn * m.getitem(HN, t), dht * m.getitem(h_minus_n, t)], 1) \
+            * m.getitem(d_rz, t)
+        dhg = m.cat([drz, dpn * m.getitem(r, t)], 1)
+        drzs[t], dpns[t], dhgs[t] = drz, dpn, dhg
+        dh = m.matmul(dhg, w_hh) + dht * m.getitem(z, t)
+    d_xw = m.cat([m.stack(drzs, 0), m.stack(dpns, 0)], 2)
+    dHG = m.stack(dhgs, 0)
+    d_w_hh = _weight_grad(m, dHG, h_prev) if need_w else None
+    d_b_hh = m.sum(dHG, (0, 1)) if need_b else None
+    return d_xw, dh, d_w_hh, d_b_hh
+
+
+def _gru_backward_array(g_out, g_h, h0, w_hh, RZ, N, HG, Hs, reverse, need_w, need_b):
+    """`_gru_backward_math` on arrays, with in-place step-free factors and buffers."""
+    n, batch, two_h = RZ.shape
+    H = two_h // 2
+    # D = [hg_n, h_prev - n, .] * s (1 - s) per gate, and Fn = (1 - z)(1 - n^2)
+    D = np.subtract(1, RZ)
+    D *= RZ
+    D[..., :H] *= HG[..., 2 * H:]
+    Dz = D[..., H:]
+    hmn = np.negative(N)
+    if reverse:
+        hmn[:-1] += Hs[1:]
+        hmn[-1] += h0
+    else:
+        hmn[1:] += Hs[:-1]
+        hmn[0] += h0
+    Dz *= hmn
+    Fn = np.multiply(N, N)
+    np.subtract(1, Fn, out=Fn)
+    Fn *= np.subtract(1, RZ[..., H:])
+    r, z = RZ[..., :H], RZ[..., H:]
+    d_xw = np.empty(HG.shape, HG.dtype)
+    dHG = np.empty(HG.shape, HG.dtype)
+    dh = g_h
+    for t in _time_order(n, not reverse):
+        dht = dh + g_out[t]
+        dx, dhg = d_xw[t], dHG[t]
+        dpn = dx[:, 2 * H:]
+        np.multiply(dht, Fn[t], out=dpn)
+        drz = dx[:, :2 * H]
+        np.multiply(D[t].reshape(batch, 2, H), np.stack([dpn, dht], 1),
+                    out=drz.reshape(batch, 2, H))
+        dhg[:, :2 * H] = drz
+        np.multiply(dpn, r[t], out=dhg[:, 2 * H:])
+        dh = dhg @ w_hh
+        dh += dht * z[t]
+    d_w_hh = _weight_grad_array(dHG, Hs, h0, reverse) if need_w else None
+    d_b_hh = dHG.sum((0, 1)) if need_b else None
+    return d_xw, dh, d_w_hh, d_b_hh
+
+
+def _gru_math(m, xw, h0, w_hh, b_hh, reverse):
+    """The GRU recurrence in the math namespace `m`. Returns, in time order and stacked:
+    s(r), s(z) side by side; n; hg; h_t."""
+    n, H = xw.shape[0], h0.shape[1]
+    whh_t = m.mT(w_hh)
+    RZ, N, HG, Hs = ([None] * n for _ in range(4))
+    h = h0
+    for t in _time_order(n, reverse):
+        x = m.getitem(xw, t)
+        hg = m.matmul(h, whh_t)
+        if b_hh is not None:
+            hg = hg + b_hh
+        rz = _sigmoid(m, m.getitem(x, (slice(None), slice(0, 2 * H)))
+                      + m.getitem(hg, (slice(None), slice(0, 2 * H))))
+        r = m.getitem(rz, (slice(None), slice(0, H)))
+        z = m.getitem(rz, (slice(None), slice(H, 2 * H)))
+        nt = _tanh(m, m.getitem(x, (slice(None), slice(2 * H, 3 * H)))
+                   + r * m.getitem(hg, (slice(None), slice(2 * H, 3 * H))))
+        h = (h - nt) * z + nt
+        RZ[t], N[t], HG[t], Hs[t] = rz, nt, hg, h
+    return tuple(m.stack(v, 0) for v in (RZ, N, HG, Hs))
+
+
+def gru_layer(xw, h0, w_hh, b_hh=None, reverse=False):
+    """One direction of one GRU layer over a time-major sequence. xw: (L, B, 3H) input
+    projections with b_ih; h0: (B, H); w_hh: (3H, H); b_hh: (3H,) or None.
+    Returns (outputs (L, B, H), h_n (B, H))."""
+    x = xw._data
+    n, batch, three_h = x.shape
+    H = three_h // 3
+    dtype = x.dtype
+    h = h0._data
+    whh_t = np.ascontiguousarray(w_hh._data.T)  # BLAS is much faster on this layout
+    b = b_hh._data if b_hh is not None else None
+    RZ = np.empty((n, batch, 2 * H), dtype)
+    N = np.empty((n, batch, H), dtype)
+    HG = np.empty((n, batch, three_h), dtype)
+    Hs = np.empty((n, batch, H), dtype)
+    for t in _time_order(n, reverse):
+        hg, xt, rz, nt, ht = HG[t], x[t], RZ[t], N[t], Hs[t]
+        np.matmul(h, whh_t, out=hg)
+        if b is not None:
+            hg += b
+        np.add(xt[:, :2 * H], hg[:, :2 * H], out=rz)
+        _sigmoid_into(rz, rz)
+        np.multiply(rz[:, :H], hg[:, 2 * H:], out=nt)
+        nt += xt[:, 2 * H:]
+        np.tanh(nt, out=nt)
+        np.subtract(h, nt, out=ht)
+        ht *= rz[:, H:]
+        ht += nt
+        h = ht
+    last = n - 1 if not reverse else 0
+    outs, node = _layer_outputs(GruLayerBackward0, (Hs, Hs[last].copy()),
+                                (xw, h0, w_hh, b_hh), reverse)
+    if node is not None:
+        node.save(xw, h0, w_hh, b_hh, RZ, N, HG, Hs.copy())
+    return tuple(outs)
+
+
+class RnnLayerBackward0(_LayerNode):
+    """Elman RNN layer: h_t = act(xw_t + h_{t-1} W_hh^T), act = tanh or relu
+    ->  dpre_t = dh_t * act'(.), dh_{t-1} = dpre_t W_hh."""
+
+    __slots__ = ("relu",)
+
+    def backward(self, m, g_out, g_h):
+        xw, h0, w_hh, Hs = self.saved(m)
+        if m.tensor_mode:
+            Hs = _rnn_math(m, xw, h0, w_hh, self.relu, self.reverse)
+        return _rnn_backward(m, g_out, g_h, h0, w_hh, Hs, self.relu, self.reverse,
+                             needs(self, 2))
+
+
+def _rnn_backward(m, g_out, g_h, h0, w_hh, Hs, relu, reverse, need_w):
+    n = Hs.shape[0]
+    D = (Hs > 0) if relu else 1 - Hs * Hs
+    dh = g_h
+    dpres = [None] * n
+    for t in _time_order(n, not reverse):
+        dpre = (dh + m.getitem(g_out, t)) * m.getitem(D, t)
+        dpres[t] = dpre
+        dh = m.matmul(dpre, w_hh)
+    dP = m.stack(dpres, 0)
+    if not need_w:
+        d_w_hh = None
+    elif m.tensor_mode:
+        d_w_hh = _weight_grad(m, dP, _entering(m, Hs, h0, reverse))
+    else:
+        d_w_hh = _weight_grad_array(dP, Hs, h0, reverse)
+    return dP, dh, d_w_hh
+
+
+def _relu(m, x):
+    return P.relu(x) if m.tensor_mode else np.maximum(x, 0)
+
+
+def _rnn_math(m, xw, h0, w_hh, relu, reverse):
+    n = xw.shape[0]
+    whh_t = m.mT(w_hh)
+    Hs = [None] * n
+    h = h0
+    for t in _time_order(n, reverse):
+        pre = m.getitem(xw, t) + m.matmul(h, whh_t)
+        h = _relu(m, pre) if relu else _tanh(m, pre)
+        Hs[t] = h
+    return m.stack(Hs, 0)
+
+
+def rnn_layer(xw, h0, w_hh, relu=False, reverse=False):
+    """One direction of one Elman RNN layer over a time-major sequence. xw: (L, B, H) input
+    projections (biases included); h0: (B, H); w_hh: (H, H). Returns (outputs, h_n)."""
+    x = xw._data
+    n = x.shape[0]
+    h = h0._data
+    whh_t = np.ascontiguousarray(w_hh._data.T)  # BLAS is much faster on this layout
+    Hs = np.empty(x.shape, x.dtype)
+    for t in _time_order(n, reverse):
+        ht = Hs[t]
+        np.matmul(h, whh_t, out=ht)
+        ht += x[t]
+        if relu:
+            np.maximum(ht, 0, out=ht)
+        else:
+            np.tanh(ht, out=ht)
+        h = ht
+    last = n - 1 if not reverse else 0
+    outs, node = _layer_outputs(RnnLayerBackward0, (Hs, Hs[last].copy()), (xw, h0, w_hh),
+                                reverse)
+    if node is not None:
+        node.relu = relu
+        node.save(xw, h0, w_hh, Hs.copy())
+    return tuple(outs)

@@ -1,9 +1,8 @@
 """Recurrent layers: `RNN`, `LSTM`, `GRU` and their cells `RNNCell`, `LSTMCell`, `GRUCell`.
 
-Composed from differentiable chainrule ops (addmm, sigmoid, tanh, split, unbind, stack, cat),
-so backward and double backward come for free. Parameters are named, shaped, registered and
-initialised as PyTorch's (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, in
-registration order, from the global generator), so `manual_seed` gives PyTorch's weights.
+Parameters are named, shaped, registered and initialised as PyTorch's
+(U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every parameter, in registration order, from
+the global generator), so `manual_seed` gives PyTorch's weights.
 
     >>> lstm = nn.LSTM(10, 20, num_layers=2, batch_first=True)
     >>> out, (h_n, c_n) = lstm(torch.randn(3, 5, 10))
@@ -11,12 +10,16 @@ registration order, from the global generator), so `manual_seed` gives PyTorch's
     (torch.Size([3, 5, 20]), torch.Size([2, 3, 20]))
 
 How a layer runs (the equations are PyTorch's; gate order i, f, g, o for LSTM and r, z, n for
-GRU): the input projection x_t W_ih^T + b_ih of all time steps is one matrix product over the
-whole sequence, viewed per step with one `unbind`; each step then does one `addmm` for the
-hidden projection and a few pointwise ops. For LSTM and RNN, b_hh is folded into that input
-projection (it is added to every step anyway); GRU keeps b_hh inside the hidden projection,
-since r multiplies (W_hn h + b_hn). Between layers, dropout (training only) is applied to the
-whole time-major layer output, as PyTorch does, so its mask comes from the same random numbers.
+GRU): layers run time-major. The input projection x_t W_ih^T + b_ih of all time steps is one
+matrix product over the whole sequence (`F.linear`); the recurrence of one direction of one
+layer is then a single fused node (`nn/_ops.py`: `lstm_layer`, `gru_layer`, `rnn_layer`) whose
+forward loops over time in NumPy and whose backward runs backward through time (and, under
+create_graph, recomputes the recurrence with chainrule ops so that it can be differentiated
+again). For LSTM and RNN, b_hh is folded into the input projection (it is added to every step
+anyway); GRU keeps b_hh inside the hidden projection, since r multiplies (W_hn h + b_hn).
+Between layers, dropout (training only) is applied to the whole time-major layer output, as
+PyTorch does, so its mask comes from the same random numbers. The cells are composed of
+chainrule ops, as PyTorch's are (so their grad_fn names are PyTorch's).
 
 PackedSequence inputs are not supported.
 """
@@ -28,7 +31,7 @@ import warnings
 
 from .. import creation
 from ..ops import linalg as _linalg, pointwise as _pw, shape as _shape
-from . import functional as F, init
+from . import _ops, functional as F, init
 from .modules.module import Module
 from .parameter import Parameter
 
@@ -44,37 +47,6 @@ def _refuse_packed(input, name):
             f"tensor of shape (L, N, H_in) (or (N, L, H_in) with batch_first=True) instead")
 
 
-# -- one direction of one layer, over the whole sequence ---------------------------------------
-# xs: the per-step input projections (B, G); h, c: the initial state (B, H); w_hh_t: w_hh.t().
-# Returns the per-step outputs in time order, and the final state.
-
-def _steps(n, reverse):
-    return range(n - 1, -1, -1) if reverse else range(n)
-
-
-def _run_rnn(xs, h, w_hh_t, act, reverse):
-    addmm = _linalg.addmm
-    outs = [None] * len(xs)
-    for t in _steps(len(xs), reverse):
-        h = act(addmm(xs[t], h, w_hh_t))
-        outs[t] = h
-    return outs, h
-
-
-def _run_lstm(xs, h, c, w_hh_t, w_hr_t, reverse):
-    addmm, chunk, sigmoid, tanh, mm = (_linalg.addmm, _shape.chunk, _pw.sigmoid, _pw.tanh,
-                                       _linalg.mm)
-    outs = [None] * len(xs)
-    for t in _steps(len(xs), reverse):
-        i, f, g, o = chunk(addmm(xs[t], h, w_hh_t), 4, 1)
-        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-        h = sigmoid(o) * tanh(c)
-        if w_hr_t is not None:
-            h = mm(h, w_hr_t)
-        outs[t] = h
-    return outs, h, c
-
-
 def _gru_step(x_rz, x_n, h, w_hh_t, b_hh, two_h):
     """r, z = sigmoid(x_rz + h W_hrz^T + b_hrz); n = tanh(x_n + r * (h W_hn^T + b_hn));
     h' = (h - n) * z + n, i.e. (1 - z) * n + z * h, computed as PyTorch does."""
@@ -83,15 +55,6 @@ def _gru_step(x_rz, x_n, h, w_hh_t, b_hh, two_h):
     r, z = _shape.chunk(_pw.sigmoid(x_rz + h_rz), 2, 1)
     n = _pw.tanh(x_n + r * h_n)
     return (h - n) * z + n
-
-
-def _run_gru(xs_rz, xs_n, h, w_hh_t, b_hh, reverse):
-    two_h = 2 * h.shape[1]
-    outs = [None] * len(xs_rz)
-    for t in _steps(len(xs_rz), reverse):
-        h = _gru_step(xs_rz[t], xs_n[t], h, w_hh_t, b_hh, two_h)
-        outs[t] = h
-    return outs, h
 
 
 class RNNBase(Module):
@@ -272,13 +235,10 @@ class RNNBase(Module):
             zeros_h = creation.zeros((batch, real_hidden), dtype=input.dtype)
         if mode == "LSTM" and c0s is None:
             zeros_c = creation.zeros((batch, self.hidden_size), dtype=input.dtype)
-        act = _pw.tanh if mode == "RNN_TANH" else _pw.relu
         h_n, c_n = [], []
-        x = input
+        # Layers run time-major, as PyTorch's (the inner dropout mask's layout).
+        x = _shape.transpose(input, 0, 1) if self.batch_first else input
         for layer in range(self.num_layers):
-            last = layer == self.num_layers - 1
-            # Inner layers are kept time-major, as PyTorch's (the dropout mask's layout).
-            out_dim = (1 if self.batch_first else 0) if last else 0
             outputs = []
             for direction in range(num_directions):
                 k = layer * num_directions + direction
@@ -287,29 +247,24 @@ class RNNBase(Module):
                 b_ih, b_hh = (params[names[2]], params[names[3]]) if self.bias else (None, None)
                 h = h0s[k] if h0s is not None else zeros_h
                 reverse = direction == 1
-                w_hh_t = w_hh.t()
                 if mode == "GRU":
-                    xw = F.linear(x, w_ih, b_ih)
-                    two_h = 2 * self.hidden_size
-                    x_rz, x_n = _shape.split(xw, [two_h, self.hidden_size], 2)
-                    outs, h = _run_gru(_shape.unbind(x_rz, time_dim),
-                                       _shape.unbind(x_n, time_dim), h, w_hh_t, b_hh, reverse)
+                    out, h = _ops.gru_layer(F.linear(x, w_ih, b_ih), h, w_hh, b_hh, reverse)
                 else:
                     xw = F.linear(x, w_ih, b_ih + b_hh if self.bias else None)
-                    xs = _shape.unbind(xw, time_dim)
                     if mode == "LSTM":
                         c = c0s[k] if c0s is not None else zeros_c
-                        w_hr_t = params[names[-1]].t() if self.proj_size > 0 else None
-                        outs, h, c = _run_lstm(xs, h, c, w_hh_t, w_hr_t, reverse)
+                        w_hr = params[names[-1]] if self.proj_size > 0 else None
+                        out, h, c = _ops.lstm_layer(xw, h, c, w_hh, w_hr, reverse)
                         c_n.append(c)
                     else:
-                        outs, h = _run_rnn(xs, h, w_hh_t, act, reverse)
+                        out, h = _ops.rnn_layer(xw, h, w_hh, mode == "RNN_RELU", reverse)
                 h_n.append(h)
-                outputs.append(_shape.stack(outs, out_dim))
+                outputs.append(out)
             x = outputs[0] if num_directions == 1 else _shape.cat(outputs, 2)
-            if not last and self.dropout > 0 and self.training:
+            if layer < self.num_layers - 1 and self.dropout > 0 and self.training:
                 x = F.dropout(x, self.dropout, True)
-            time_dim = out_dim
+        if self.batch_first:
+            x = _shape.transpose(x, 0, 1)
         return x, _shape.stack(h_n, 0), (_shape.stack(c_n, 0) if c_n else None)
 
     def _finish(self, output, is_batched):
