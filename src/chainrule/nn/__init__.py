@@ -16,3 +16,8 @@ from . import utils  # noqa: E402,F401  (clip_grad_norm_, parameters_to_vector..
 from .conv import (Conv1d, Conv2d, MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d,  # noqa: E402,F401
                    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm2d, Unfold)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa: E402,F401
+from .attention import MultiheadAttention  # noqa: E402,F401
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  # noqa: E402,F401
+                          TransformerEncoderLayer, TransformerDecoderLayer)
+from .attention import multi_head_attention_forward as _mha_forward  # noqa: E402
+functional.multi_head_attention_forward = _mha_forward  # F.multi_head_attention_forward
