@@ -1324,3 +1324,15 @@ def test_matmul_graphs_and_errors_for_every_dispatch(shape_a, shape_b):
             return y, graph, a.grad, b.grad
 
         both(fn)
+
+
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -1, 1])
+def test_pow_second_derivative_keeps_its_dependence(exponent):
+    """Bug: under create_graph, d/dx of x**2 was 2 * g * x, so the second derivative (2) no
+    longer depended on x (requires_grad False); torch keeps x.pow(1) in it."""
+    def fn(T):
+        x = leaf(T, [1.5, 2.0])
+        (g,) = T.autograd.grad((x ** exponent).sum(), x, create_graph=True)
+        (h,) = T.autograd.grad(g.sum(), x, create_graph=True)
+        return g, h, str(h.requires_grad)
+    both(fn)

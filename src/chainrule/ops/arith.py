@@ -202,9 +202,11 @@ class PowBackward0(Node):
         p = self.exponent
         if p == 0:
             return zero_grad(self, m)
-        if p == 2:
-            return g * 2 * a
-        return g * p * a ** (p - 1)
+        if p == 2 and not m.tensor_mode:
+            return g * (2 * a)
+        # PyTorch's order, g * (p * a^(p-1)); a^1 kept under create_graph, so that the second
+        # derivative of a**2 still depends on a (requires_grad), as in PyTorch
+        return g * (p * a ** (p - 1))
 
 
 class PowBackward1(Node):
