@@ -6,6 +6,22 @@ import torch
 import chainrule as cr
 
 EXPRESSIONS = [
+    # found by running people's scripts: dtype names, integer division, masks, kernels
+    "lib.ones(2, 2, dtype=lib.int64) @ lib.ones(2, 2)",
+    "lib.ones(2, 2, dtype=lib.int32).mm(lib.ones(2, 2))",
+    "lib.ones(2, 2, dtype=lib.float64).mm(lib.ones(2, 2))",
+    "lib.tensor([1]) // 0",
+    "lib.tensor([1]) % 0",
+    "lib.tensor([1]) // lib.tensor([0])",
+    "lib.tensor([1, 2]).div(0, rounding_mode='floor')",
+    "lib.tensor([1, 2]).div(0, rounding_mode='trunc')",
+    "lib.tensor([1]).remainder(lib.tensor([0]))",
+    "5 // lib.tensor([0])",
+    "lib.ones(3, 2).masked_fill(lib.ones(2, 3) > 0, 1)",
+    "lib.ones(2, 3).masked_fill(lib.ones(2) > 0, 1)",
+    "lib.softmax(lib.tensor([1, 2]), 0)",
+    "lib.log_softmax(lib.tensor([1, 2]), 0)",
+    "lib.nn.functional.cross_entropy(lib.ones(2, 3), lib.tensor([0, 3]))",
     # shapes and broadcasting
     "lib.ones(2, 3) + lib.ones(4)",
     "lib.ones(2, 3) * lib.ones(3, 2)",

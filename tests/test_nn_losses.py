@@ -356,11 +356,10 @@ def test_errors_match_torch(name):
 
 @pytest.mark.parametrize("bad", [5, -3, 4])
 @pytest.mark.parametrize("fn_name", ["cross_entropy", "nll_loss"])
-def test_target_out_of_bounds_says_which_index_and_how_many_classes(fn_name, bad):
+def test_target_out_of_bounds_in_torchs_words(fn_name, bad):
     x, t = torch.randn(3, 4), torch.tensor([1, bad, 0])
     with pytest.raises(IndexError) as t_err:
         getattr(TF, fn_name)(x, t)
     with pytest.raises(IndexError) as c_err:
         getattr(CF, fn_name)(to_cr(x), to_cr(t))
-    assert str(t_err.value) in str(c_err.value)  # "Target 5 is out of bounds."
-    assert "4 classes" in str(c_err.value)
+    assert str(t_err.value) == str(c_err.value)  # "Target 5 is out of bounds."

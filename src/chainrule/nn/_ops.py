@@ -266,9 +266,7 @@ class NllLoss2DBackward0(NllLossBackward0):
 
 
 def _out_of_bounds(bad_target, n_classes):
-    return IndexError(f"Target {bad_target} is out of bounds. (nll_loss / cross_entropy: "
-                      f"class indices must be in [0, {n_classes - 1}] for an input with "
-                      f"{n_classes} classes)")
+    return IndexError(f"Target {bad_target} is out of bounds.")
 
 
 def nll_loss(input, target, weight, ignore_index, reduction):

@@ -150,8 +150,17 @@ def div(a, b, *, rounding_mode=None, out=None):
     return _maybe_out(result, out)
 
 
+def _integer_division(x, y):
+    """PyTorch raises where C++ integer division by zero would trap (NumPy gives 0)."""
+    if np.asarray(x).dtype.kind in "iub" and np.asarray(y).dtype.kind in "iub" and np.any(
+            np.asarray(y) == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
 def _rounded_div(a, b, mode):
     x, y, _, _ = binary(a, b)
+    if mode in ("floor", "trunc"):
+        _integer_division(x, y)
     if mode == "floor":
         return wrap(np.floor_divide(x, y) if x.dtype.kind != "f" else np.floor(x / y))
     if mode == "trunc":
@@ -334,6 +343,7 @@ class RemainderBackward0(Node):
 
 def remainder(a, b):
     x, y, ta, tb = binary(a, b)
+    _integer_division(x, y)
     result = wrap(np.mod(x, y))
     node = record(RemainderBackward0, result, (ta, tb))
     if node is not None:
@@ -343,16 +353,19 @@ def remainder(a, b):
 
 def rremainder(a, number):
     x, y, _, _ = binary(a, number)
+    _integer_division(y, x)
     return wrap(np.mod(y, x))
 
 
 def floor_divide(a, b):
     x, y, _, _ = binary(a, b)
+    _integer_division(x, y)
     return wrap(np.floor_divide(x, y))
 
 
 def rfloordiv(a, number):
     x, y, _, _ = binary(a, number)
+    _integer_division(y, x)
     return wrap(np.floor_divide(y, x))
 
 
@@ -385,8 +398,7 @@ class FmodBackward1(Node):
 def fmod(a, b):
     """C's fmod: the remainder has the sign of the dividend (remainder's has the divisor's)."""
     x, y, ta, tb = binary(a, b)
-    if x.dtype.kind in "iu" and np.any(np.asarray(y) == 0):
-        raise RuntimeError("ZeroDivisionError")
+    _integer_division(x, y)
     result = wrap(np.fmod(x, y))
     if tb is None:
         record(FmodBackward0, result, (ta,))

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _errors
 from .._errors import broadcast_shapes
 from ._core import Node, record, wrap, needs, needs_grad
 
 
 def _same_dtype(a, b, what="m1 and m2"):
     if a._data.dtype != b._data.dtype:
+        names = _errors.CPP_TYPE_NAMES
         raise RuntimeError(f"expected {what} to have the same dtype, but got: "
-                           f"{a.dtype._torch_name[:-6].lower()} != {b.dtype._torch_name[:-6].lower()}")
+                           f"{names[a.dtype.name]} != {names[b.dtype.name]}")
 
 
 def _shape_x(shape):

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from .._errors import broadcast_shapes
 
 from ._core import (Node, SavedOutput, binary, record, wrap, needs, zero_grad, unary_result,
                     float_operand, as_tensor_arg, broadcast_error)
@@ -450,6 +451,8 @@ def masked_fill(a, mask, value):
                            f"tensor with {tv._data.ndim} dimension(s).")
     v = tv._data if tv is not None else value
     x = a._data
+    if mask._data.shape != x.shape:
+        broadcast_shapes(mask._data.shape, x.shape)  # PyTorch's error, naming both sizes
     data = np.where(mask._data, np.asarray(v, dtype=x.dtype), x)
     out = wrap(data)
     node = record(MaskedFillBackward0 if tv is None else MaskedFillBackward1, out, (a, tv))

@@ -510,13 +510,13 @@ class LogSoftmaxBackward0(Node):
         return g - m.exp(out) * m.sum(g, self.dim, True)
 
 
-def _softmax_input(a, dtype):
+def _softmax_input(a, dtype, kernel="softmax"):
     x = a._data
     if dtype is not None:
         x = x.astype(_dtype.to_numpy_dtype(dtype))
     elif x.dtype.kind != "f":
-        raise RuntimeError('"softmax_lastdim_kernel_impl" not implemented for '
-                           f"'{a.dtype._torch_name[:-6]}'")
+        raise NotImplementedError(f'"{kernel}_lastdim_kernel_impl" not implemented for '
+                                  f"'{a.dtype._torch_name[:-6]}'")
     return x
 
 
@@ -534,7 +534,7 @@ def softmax(a, dim=None, _stacklevel=3, dtype=None):
 
 
 def log_softmax(a, dim=None, _stacklevel=3, dtype=None):
-    x = _softmax_input(a, dtype)
+    x = _softmax_input(a, dtype, "log_softmax")
     axes = _softmax_axes(x.ndim, dim, "log_softmax")
     out = wrap(x - _logsumexp_array(x, axes, True) if x.size else x.copy())
     node = record(LogSoftmaxBackward0, out, (a,))
