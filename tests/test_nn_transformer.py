@@ -904,3 +904,41 @@ def test_training_follows_torchs_losses(dtype):
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(losses["chainrule"], losses["torch"], **tol)
     assert losses["torch"][19] < losses["torch"][0]
+
+
+@pytest.mark.parametrize("kind", ["TransformerEncoderLayer", "TransformerDecoderLayer",
+                                  "Transformer"])
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post_norm", "pre_norm"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
+def test_dropout_in_training_draws_torchs_masks(kind, norm_first, batch_first):
+    """Attention-weight dropout and the layers' Dropout modules draw from the global generator in
+    PyTorch's order and memory layout: the same seed gives the same output and gradients."""
+    dtype = torch.float64
+    if kind == "Transformer":
+        args, kwargs = (), dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+                                dim_feedforward=12)
+    else:
+        args, kwargs = (8, 2, 12), {}
+    tmod, cmod = make_pair(kind, dtype, *args, dropout=0.3, norm_first=norm_first,
+                           batch_first=batch_first, **kwargs)
+    assert tmod.training and cmod.training
+    torch.manual_seed(14)
+    shape = (lambda L: (3, L, 8)) if batch_first else (lambda L: (L, 3, 8))
+    inputs = [leaf(*shape(5), dtype=dtype)]
+    if kind != "TransformerEncoderLayer":
+        inputs.append(leaf(*shape(4), dtype=dtype))
+    kpm = bool_mask(3, 5, seed=20)
+    c_inputs = [to_cr(x, True) for x in inputs]
+    if kind == "TransformerEncoderLayer":
+        call = (lambda m, a: m(a[0], src_key_padding_mask=a[1]))
+    elif kind == "TransformerDecoderLayer":
+        call = (lambda m, a: m(a[1], a[0], memory_key_padding_mask=a[2]))
+    else:
+        call = (lambda m, a: m(a[0], a[1], src_key_padding_mask=a[2],
+                               memory_key_padding_mask=a[2]))
+    torch.manual_seed(15)
+    cr.manual_seed(15)
+    t_res, _ = compare(tmod, cmod, inputs + [kpm], c_inputs + [to_cr(kpm)], dtype, call=call)
+    cr.manual_seed(16)
+    c_other = call(cmod, c_inputs + [to_cr(kpm)])
+    assert not np.allclose(c_other.detach().numpy(), t_res[0].detach().numpy())

@@ -61,6 +61,16 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     return make_causal
 
 
+def _dropout(drop, x):
+    """drop(x), with PyTorch's mask for a batch_first attention output: that output is a
+    transposed view, and PyTorch draws a dropout mask in memory order (its empty_like keeps the
+    strides; chainrule's does not), so drop the contiguous (L, N, E) tensor and transpose back."""
+    if drop.training and drop.p > 0 and x.dim() == 3 and not x.is_contiguous() \
+            and x.transpose(1, 0).is_contiguous():
+        return drop(x.transpose(1, 0)).transpose(1, 0)
+    return drop(x)
+
+
 def _get_clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
@@ -314,7 +324,7 @@ class TransformerEncoderLayer(Module):
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
+        return _dropout(self.dropout1, x)
 
     def _fused_sa_block(self, x, attn_mask, key_padding_mask):
         """PyTorch's fused inference layer: explicit softmax (NaN where every key is masked),
@@ -377,13 +387,13 @@ class TransformerDecoderLayer(Module):
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            is_causal=is_causal, need_weights=False)[0]
-        return self.dropout1(x)
+        return _dropout(self.dropout1, x)
 
     def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
                                 key_padding_mask=key_padding_mask, is_causal=is_causal,
                                 need_weights=False)[0]
-        return self.dropout2(x)
+        return _dropout(self.dropout2, x)
 
     def _ff_block(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
