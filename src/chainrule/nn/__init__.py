@@ -21,3 +21,8 @@ from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,  
                           TransformerEncoderLayer, TransformerDecoderLayer)
 from .attention import multi_head_attention_forward as _mha_forward  # noqa: E402
 functional.multi_head_attention_forward = _mha_forward  # F.multi_head_attention_forward
+from .conv import ConvTranspose1d, ConvTranspose2d, Fold  # noqa: E402,F401
+from .spatial import (ConstantPad1d, ConstantPad2d, ZeroPad1d, ZeroPad2d,  # noqa: E402,F401
+                      ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+                      CircularPad1d, CircularPad2d, InstanceNorm1d, InstanceNorm2d,
+                      PixelShuffle, PixelUnshuffle, UpsamplingNearest2d, UpsamplingBilinear2d)

@@ -268,14 +268,70 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    if input.dim() == 3:  # unbatched (C, H, W)
+        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    if input.dim() != 4:
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
+                           f"{input.dim()}D)")
     ph, pw = _pair(padding)
     return im2col(_pad2d(input, ph, pw), kernel_size, stride, dilation)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    if input.dim() == 2:  # unbatched (C*kh*kw, L)
+        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding,
+                    stride).squeeze(0)
+    if input.dim() != 3:
+        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors "
+                           f"are supported (got {input.dim()}D)")
     (h, w), (ph, pw) = _pair(output_size), _pair(padding)
     n = input.shape[0]
     k = _pair(kernel_size)
     c = input.shape[1] // (k[0] * k[1])
     out = col2im(input, (n, c, h + 2 * ph, w + 2 * pw), k, stride, dilation)
     return out[:, :, ph:ph + h, pw:pw + w]
+
+
+# -- transposed convolution -----------------------------------------------------------------------
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv2d: each input pixel scatters weight-scaled copies of the kernel into
+    the output (`col2im` of weight^T @ input), cropped by `padding`, grown by `output_padding`.
+    weight: (C_in, C_out / groups, kh, kw)."""
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    cin, cg_out, kh, kw = weight.shape
+    s, p, op, d = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
+    for i in range(2):
+        if op[i] >= s[i] and op[i] >= d[i]:
+            raise RuntimeError(
+                "output padding must be smaller than either stride or dilation, but got "
+                f"output_padding_height: {op[0]} output_padding_width: {op[1]} stride_height: "
+                f"{s[0]} stride_width: {s[1]} dilation_height: {d[0]} dilation_width: {d[1]}")
+    n, c, h, w = x.shape
+    if c != cin:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {cin} channels, but got {c} channels instead")
+    cout, ci = cg_out * groups, cin // groups
+    wt = weight.reshape(groups, ci, cg_out * kh * kw).transpose(1, 2)   # (g, C_out/g*k, C_in/g)
+    cols = wt.matmul(x.reshape(n, groups, ci, h * w)).reshape(n, cout * kh * kw, h * w)
+    hc, wc = (h - 1) * s[0] + d[0] * (kh - 1) + 1, (w - 1) * s[1] + d[1] * (kw - 1) + 1
+    out = col2im(cols, (n, cout, hc, wc), (kh, kw), s, d)
+    if p != (0, 0) or op != (0, 0):
+        from .functional import pad
+        out = pad(out, (-p[1], op[1] - p[1], -p[0], op[0] - p[0]))
+    if bias is not None:
+        out = out + bias.reshape(1, cout, 1, 1)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    one = lambda v: _pair(v, 1)[0]  # noqa: E731
+    out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, one(stride)),
+                           (0, one(padding)), (0, one(output_padding)), groups,
+                           (1, one(dilation))).squeeze(2)
+    return out if batched else out.squeeze(0)

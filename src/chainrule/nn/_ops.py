@@ -971,3 +971,219 @@ def rnn_layer(xw, h0, w_hh, relu=False, reverse=False):
         node.relu = relu
         node.save(xw, h0, w_hh, Hs.copy())
     return tuple(outs)
+
+
+# -- padding by index: reflect, replicate, circular ----------------------------------------------
+class _IndexPadBackward(Node):
+    """out = a gathered at a clamped/reflected/wrapped index per padded dim
+    ->  da = g added back at those indices (positions read twice get both gradients)"""
+
+    __slots__ = ("shape", "key")
+
+    def backward(self, m, g):
+        return m.index_zeros(self.shape, self.key, g, True)
+
+
+def _pad_node(prefix, k):
+    return type(f"{prefix}{k}DBackward0", (_IndexPadBackward,), {"__slots__": ()})
+
+
+_PAD_NODES = {(mode, k): _pad_node(prefix, k)
+              for mode, prefix in (("reflect", "ReflectionPad"), ("replicate", "ReplicationPad"),
+                                   ("circular", "CircularPad"))
+              for k in (1, 2, 3)}
+ReflectionPad1DBackward0 = _PAD_NODES["reflect", 1]
+ReflectionPad2DBackward0 = _PAD_NODES["reflect", 2]
+ReflectionPad3DBackward0 = _PAD_NODES["reflect", 3]
+ReplicationPad1DBackward0 = _PAD_NODES["replicate", 1]
+ReplicationPad2DBackward0 = _PAD_NODES["replicate", 2]
+ReplicationPad3DBackward0 = _PAD_NODES["replicate", 3]
+
+
+def index_pad(a, pad, mode):
+    """F.pad's 'reflect', 'replicate' and 'circular' modes: `pad` = (last_lo, last_hi, ...),
+    for the last 1, 2 or 3 dims (negative entries crop)."""
+    x = a._data
+    k = len(pad) // 2
+    if len(pad) % 2 or k not in (1, 2, 3) or x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {x.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    indices = []
+    for d in range(x.ndim - k, x.ndim):
+        i = x.ndim - 1 - d
+        lo, hi, n = int(pad[2 * i]), int(pad[2 * i + 1]), x.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                f"{list(x.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if n == 0 or n + lo + hi < 0:
+            raise RuntimeError(f"input tensor must have a non-empty dimension {d} to pad "
+                               f"with mode '{mode}', and the padded size must not be negative")
+        j = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            j = np.abs(j)
+            j = np.where(j > n - 1, 2 * (n - 1) - j, j)
+        elif mode == "replicate":
+            j = np.clip(j, 0, n - 1)
+        else:  # PyTorch crops first (negative pads), then wraps the cropped extent
+            base = np.arange(max(-lo, 0), n - max(-hi, 0))
+            j = base[np.arange(-max(lo, 0), len(base) + max(hi, 0)) % len(base)]
+        indices.append(j)
+    key = (Ellipsis,) + np.ix_(*indices)
+    out = wrap(x[key])
+    node = record(_PAD_NODES[mode, k], out, (a,))
+    if node is not None:
+        node.shape, node.key = x.shape, key
+    return out
+
+
+# -- pixel shuffle -------------------------------------------------------------------------------
+class PixelShuffleBackward0(Node):
+    """out = a's channel blocks of r*r laid out as r x r pixels  ->  da = the inverse layout"""
+
+    __slots__ = ("r", "shape")
+
+    def backward(self, m, g):
+        *lead, c, h, w = self.shape
+        r = self.r
+        oc = c // (r * r)
+        g = m.reshape(g, tuple(lead) + (oc, h, r, w, r))
+        n = len(lead)
+        g = m.permute(g, tuple(range(n)) + tuple(n + i for i in (0, 2, 4, 1, 3)))
+        return m.reshape(g, self.shape)
+
+
+class PixelUnshuffleBackward0(Node):
+    """out = each r x r pixel block moved into channels  ->  da = the inverse layout"""
+
+    __slots__ = ("r", "shape")
+
+    def backward(self, m, g):
+        *lead, c, h, w = self.shape
+        r = self.r
+        g = m.reshape(g, tuple(lead) + (c, r, r, h // r, w // r))
+        n = len(lead)
+        g = m.permute(g, tuple(range(n)) + tuple(n + i for i in (0, 3, 1, 4, 2)))
+        return m.reshape(g, self.shape)
+
+
+def pixel_shuffle(a, r):
+    x = a._data
+    if x.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {x.ndim} dimension(s)")
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    n = len(lead)
+    y = x.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    y = y.transpose(tuple(range(n)) + tuple(n + i for i in (0, 3, 1, 4, 2)))
+    out = wrap(np.ascontiguousarray(y).reshape(tuple(lead) + (c // (r * r), h * r, w * r)))
+    node = record(PixelShuffleBackward0, out, (a,))
+    if node is not None:
+        node.r, node.shape = r, x.shape
+    return out
+
+
+def pixel_unshuffle(a, r):
+    x = a._data
+    if x.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {x.ndim} dimension(s)")
+    *lead, c, h, w = x.shape
+    if h % r or w % r:
+        which, size = ("height", h) if h % r else ("width", w)
+        raise RuntimeError(f"pixel_unshuffle expects {which} to be divisible by "
+                           f"downscale_factor, but input.size({-2 if which == 'height' else -1})"
+                           f"={size} is not divisible by {r}")
+    n = len(lead)
+    y = x.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    y = y.transpose(tuple(range(n)) + tuple(n + i for i in (0, 2, 4, 1, 3)))
+    out = wrap(np.ascontiguousarray(y).reshape(tuple(lead) + (c * r * r, h // r, w // r)))
+    node = record(PixelUnshuffleBackward0, out, (a,))
+    if node is not None:
+        node.r, node.shape = r, x.shape
+    return out
+
+
+# -- linear interpolation ------------------------------------------------------------------------
+class _UpsampleLinearBackward(Node):
+    """out = per resized dim d: a[i0] * (1 - l) + a[i1] * l (separable)
+    ->  per dim, in reverse: da[i0] += g * (1 - l), da[i1] += g * l"""
+
+    __slots__ = ("steps",)
+
+    def backward(self, m, g):
+        for d, shape, i0, i1, l0, l1 in reversed(self.steps):
+            if m.tensor_mode:
+                l0, l1 = wrap(l0), wrap(l1)
+            key0 = (slice(None),) * d + (i0,)
+            key1 = (slice(None),) * d + (i1,)
+            g = m.index_zeros(shape, key0, g * l0, True) + m.index_zeros(shape, key1, g * l1,
+                                                                            True)
+        return g
+
+
+class UpsampleLinear1DBackward0(_UpsampleLinearBackward):
+    __slots__ = ()
+
+
+class UpsampleBilinear2DBackward0(_UpsampleLinearBackward):
+    __slots__ = ()
+
+
+class UpsampleTrilinear3DBackward0(_UpsampleLinearBackward):
+    __slots__ = ()
+
+
+def _linear_source(n_in, n_out, align_corners, scale, dtype):
+    """PyTorch's source index rule: indices i0, i1 and weights l0, l1 for every output position
+    (computed in the input's float type, as PyTorch does)."""
+    dst = np.arange(n_out, dtype=dtype)
+    if align_corners:
+        ratio = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
+        src = dst * ratio
+    else:
+        ratio = dtype.type(scale) if scale is not None and scale > 0 else \
+            dtype.type(n_in / n_out)
+        src = np.maximum(ratio * (dst + dtype.type(0.5)) - dtype.type(0.5), dtype.type(0))
+    i0 = src.astype(np.int64)
+    i0 = np.minimum(i0, n_in - 1)
+    i1 = i0 + (i0 < n_in - 1)
+    l1 = (src - i0.astype(dtype)).astype(dtype)
+    l0 = (dtype.type(1) - l1).astype(dtype)
+    return i0, i1, l0, l1
+
+
+def upsample_linear(a, out_sizes, align_corners, scales):
+    """Linear / bilinear / trilinear resize of the spatial dims of an (N, C, ...) input.
+    `scales[k]` is 1/scale_factor when the caller gave one (None: in/out)."""
+    x = a._data
+    dtype = x.dtype
+    steps = []
+    y = x
+    for k, (n_out, scale) in enumerate(zip(out_sizes, scales)):
+        d = 2 + k
+        n_in = y.shape[d]
+        i0, i1, l0, l1 = _linear_source(n_in, n_out, align_corners, scale, dtype)
+        bshape = (n_out,) + (1,) * (y.ndim - d - 1)
+        l0b, l1b = l0.reshape(bshape), l1.reshape(bshape)
+        steps.append((d, y.shape, i0, i1, l0b, l1b))
+        y = (np.take(y, i0, axis=d) * l0b + np.take(y, i1, axis=d) * l1b).astype(dtype,
+                                                                                   copy=False)
+    out = wrap(y)
+    node_cls = (UpsampleLinear1DBackward0, UpsampleBilinear2DBackward0,
+                UpsampleTrilinear3DBackward0)[len(out_sizes) - 1]
+    node = record(node_cls, out, (a,))
+    if node is not None:
+        node.steps = steps
+    return out

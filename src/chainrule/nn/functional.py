@@ -201,11 +201,15 @@ def one_hot(tensor, num_classes=-1):
 
 
 def pad(input, pad, mode="constant", value=None):
-    """Pad the last len(pad)//2 dims: pad = (left, right, top, bottom, ...). Constant mode."""
-    if mode != "constant":
-        raise NotImplementedError(f"chainrule's F.pad supports mode='constant' only, got "
-                                  f"mode='{mode}'")
-    return _ops.constant_pad(input, pad, 0.0 if value is None else value)
+    """Pad the last len(pad)//2 dims: pad = (left, right, top, bottom, ...). Modes 'constant'
+    (any number of dims), 'reflect', 'replicate', 'circular' (the last 1, 2 or 3 dims)."""
+    if mode == "constant":
+        return _ops.constant_pad(input, pad, 0.0 if value is None else value)
+    if mode in ("reflect", "replicate", "circular"):
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+        return _ops.index_pad(input, pad, mode)
+    raise NotImplementedError(f"Unrecognised padding mode {mode}")
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -761,10 +765,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 recompute_scale_factor=None, antialias=False):
     """Resize the spatial dims of an (N, C, ...) input; mode 'nearest' (PyTorch's index rule:
     source = floor(target * scale), scale = 1 / scale_factor or in / out)."""
-    if mode not in ("nearest",):
+    linear_modes = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode not in ("nearest",) and mode not in linear_modes:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented in chainrule "
-                                  "(only 'nearest')")
-    if align_corners is not None:
+                                  "(only 'nearest', 'linear', 'bilinear', 'trilinear')")
+    if align_corners is not None and mode not in linear_modes:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     dims = input.dim() - 2
@@ -784,6 +789,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         out_sizes = [int(math.floor(i * f)) for i, f in zip(in_sizes, factors)]
         scales = ([i / o for i, o in zip(in_sizes, out_sizes)] if recompute_scale_factor
                   else [1.0 / f for f in factors])
+    if mode in linear_modes:
+        if dims != linear_modes[mode]:
+            expected = {1: "3D", 2: "4D", 3: "5D"}[linear_modes[mode]]
+            raise NotImplementedError(
+                f"Got {input.dim()}D input, but {mode} mode needs {expected} input")
+        # PyTorch's source index uses 1/scale_factor when one was given (and not recomputed)
+        given = (scales if scale_factor is not None and not recompute_scale_factor
+                 else [None] * dims)
+        return _ops.upsample_linear(input, out_sizes, bool(align_corners), given)
     from ..creation import tensor as _tensor
     out = input
     for d, (n_in, n_out, sc) in enumerate(zip(in_sizes, out_sizes, scales)):
@@ -804,6 +818,54 @@ def _dtype_bool():
 
 from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)
+from ._conv import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalize each channel of each sample over its spatial dims, then * weight + bias.
+
+    With `use_input_stats` the sample statistics are used and, when running stats are given,
+    those are updated in place with the batch mean of the per-sample statistics (variance
+    unbiased), as PyTorch does; otherwise the running statistics are used."""
+    dims = tuple(range(2, input.dim()))
+    shape = (1, input.shape[1]) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        count = 1
+        for d in dims:
+            count *= input.shape[d]
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}")
+        mean = _red.mean(input, dims, True)
+        var = _red.var(input, dims, keepdim=True, correction=0)
+        if running_mean is not None or running_var is not None:
+            with grad_mode.no_grad():
+                if running_mean is not None:
+                    batch_mean = mean.detach().reshape(input.shape[0], -1).mean(0)
+                    running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
+                if running_var is not None:
+                    unbiased = var.detach().reshape(input.shape[0], -1) * (count / (count - 1))
+                    running_var.mul_(1 - momentum).add_(unbiased.mean(0) * momentum)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) * _pw.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r)."""
+    return _ops.pixel_shuffle(input, int(upscale_factor))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W)."""
+    return _ops.pixel_unshuffle(input, int(downscale_factor))
+
 
 __all__ = [name for name in dir() if not name.startswith("_") and callable(globals()[name])
            and name not in ("Tensor", "wrap", "math", "warnings", "np")]
