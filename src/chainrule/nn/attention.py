@@ -34,6 +34,7 @@ from .. import _dtype, creation
 from ..autograd import grad_mode
 from ..ops import shape as _shape
 from ..ops._core import wrap
+from ..tensor import Tensor
 from . import functional as F, init
 from .modules.linear import Linear
 from .modules.module import Module
@@ -50,7 +51,7 @@ class NonDynamicallyQuantizableLinear(Linear):
 def _none_or_dtype(input):
     if input is None:
         return None
-    if hasattr(input, "dtype") and hasattr(input, "_data"):
+    if isinstance(input, Tensor):
         return input.dtype
     raise RuntimeError("input to _none_or_dtype() must be None or torch.Tensor")
 
