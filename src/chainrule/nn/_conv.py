@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..autograd.composite import composite
 from ..ops._core import Node, record, wrap
 
 
@@ -106,8 +107,16 @@ def _same_padding(k, d):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
+    """Shown as one ConvolutionBackward0 node, as PyTorch (an unbatched input is unsqueezed
+    first and squeezed after, as PyTorch does)."""
+    if input.dim() != 4:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    return composite("ConvolutionBackward0", _conv2d, (input, weight, bias), stride, padding,
+                     dilation, groups)
+
+
+def _conv2d(x, weight, bias, stride, padding, dilation, groups):
     o, cg, kh, kw = weight.shape
     s, d = _pair(stride), _pair(dilation)
     if isinstance(padding, str):
@@ -142,16 +151,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out = out.reshape(n, o, oh, ow)
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1)
-    return out if batched else out.squeeze(0)
+    return out
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    batched = input.dim() == 3
-    x = input if batched else input.unsqueeze(0)
+    if input.dim() != 3:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    return composite("ConvolutionBackward0", _conv1d, (input, weight, bias), stride, padding,
+                     dilation, groups)
+
+
+def _conv1d(x, weight, bias, stride, padding, dilation, groups):
     pad = padding if isinstance(padding, str) else (0, _pair(padding, 1)[0])
-    out = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _pair(stride, 1)[0]), pad,
-                 (1, _pair(dilation, 1)[0]), groups).squeeze(2)
-    return out if batched else out.squeeze(0)
+    return _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _pair(stride, 1)[0]), pad,
+                   (1, _pair(dilation, 1)[0]), groups).squeeze(2)
 
 
 def _pool_windows(input, kernel_size, stride, padding, dilation, fill, ceil_mode, name):
@@ -176,13 +190,17 @@ def _pool_windows(input, kernel_size, stride, padding, dilation, fill, ceil_mode
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    cols, batched, k, (oh, ow), (ph, pw), s, d = _pool_windows(
-        input, kernel_size, stride, padding, dilation, -math.inf, ceil_mode, "max_pool2d")
-    out, arg = cols.max(dim=2)
-    if not batched:
-        out = out.squeeze(0)
+    out = composite("MaxPool2DWithIndicesBackward0", _max_pool2d, (input,), kernel_size, stride,
+                    padding, dilation, ceil_mode)
     if not return_indices:
         return out
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        cols, batched, k, (oh, ow), (ph, pw), s, d = _pool_windows(
+            input.detach(), kernel_size, stride, padding, dilation, -math.inf, ceil_mode,
+            "max_pool2d")
+        arg = cols.argmax(dim=2)
     # flat index into the (unpadded) input plane of each window's maximum, as PyTorch returns
     w_in = input.shape[-1]
     ki, kj = arg._data // k[1], arg._data % k[1]
@@ -190,6 +208,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     cols_ = np.arange(ow)[None, :] * s[1] - pw + kj * d[1]
     idx = wrap((rows * w_in + cols_).astype(np.int64))
     return out, (idx if batched else idx.squeeze(0))
+
+
+def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode):
+    cols, batched = _pool_windows(input, kernel_size, stride, padding, dilation, -math.inf,
+                                  ceil_mode, "max_pool2d")[:2]
+    out = cols.max(dim=2)[0]  # the gradient goes to the first maximum, as PyTorch's
+    return out if batched else out.squeeze(0)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -205,6 +230,12 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
+    return composite("AvgPool2DBackward0", _avg_pool2d, (input,), kernel_size, stride, padding,
+                     ceil_mode, count_include_pad, divisor_override)
+
+
+def _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                divisor_override):
     cols, batched, k, _, (ph, pw), s, d = _pool_windows(
         input, kernel_size, stride, padding, 1, 0.0, ceil_mode, "avg_pool2d")
     if divisor_override:
@@ -232,6 +263,13 @@ def _adaptive_bounds(size, out):
 
 
 def adaptive_avg_pool2d(input, output_size):
+    oh, ow = _pair(output_size)
+    if (oh, ow) == (1, 1):  # PyTorch takes the mean (MeanBackward1)
+        return input.mean((-2, -1), keepdim=True)
+    return composite("AdaptiveAvgPool2DBackward0", _adaptive_avg_pool2d, (input,), output_size)
+
+
+def _adaptive_avg_pool2d(input, output_size):
     from .. import stack
 
     oh, ow = _pair(output_size)
@@ -239,7 +277,7 @@ def adaptive_avg_pool2d(input, output_size):
     oh = h if oh is None else oh
     ow = w if ow is None else ow
     if h % oh == 0 and w % ow == 0:
-        return avg_pool2d(input, (h // oh, w // ow))
+        return _avg_pool2d(input, (h // oh, w // ow), None, 0, False, True, None)
     rows = []
     for (r0, r1) in _adaptive_bounds(h, oh):
         rows.append(stack([input[..., r0:r1, c0:c1].mean(dim=(-2, -1))
@@ -252,17 +290,21 @@ def adaptive_avg_pool1d(input, output_size):
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    from .. import stack
-
     if return_indices:
         raise NotImplementedError("adaptive_max_pool2d(return_indices=True)")
+    return composite("AdaptiveMaxPool2DBackward0", _adaptive_max_pool2d, (input,), output_size)
+
+
+def _adaptive_max_pool2d(input, output_size):
+    from .. import stack
+
     oh, ow = _pair(output_size)
     h, w = input.shape[-2:]
     oh = h if oh is None else oh
     ow = w if ow is None else ow
     rows = []
     for (r0, r1) in _adaptive_bounds(h, oh):
-        rows.append(stack([input[..., r0:r1, c0:c1].amax(dim=(-2, -1))
+        rows.append(stack([input[..., r0:r1, c0:c1].flatten(-2).max(-1)[0]
                            for (c0, c1) in _adaptive_bounds(w, ow)], dim=-1))
     return stack(rows, dim=-2)
 

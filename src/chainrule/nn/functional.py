@@ -798,6 +798,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         given = (scales if scale_factor is not None and not recompute_scale_factor
                  else [None] * dims)
         return _ops.upsample_linear(input, out_sizes, bool(align_corners), given)
+    return composite(f"UpsampleNearest{len(in_sizes)}DBackward0", _upsample_nearest, (input,),
+                     in_sizes, out_sizes, scales)
+
+
+def _upsample_nearest(input, in_sizes, out_sizes, scales):
     from ..creation import tensor as _tensor
     out = input
     for d, (n_in, n_out, sc) in enumerate(zip(in_sizes, out_sizes, scales)):

@@ -431,7 +431,16 @@ def where(condition, input=None, other=None):
 
 
 class MaskedFillBackward0(Node):
-    """out = value where mask else a  ->  da = g where not mask; dvalue = sum of g where mask"""
+    """out = value (a number) where mask else a  ->  da = g where not mask"""
+
+    def backward(self, m, g):
+        (mask,) = self.saved(m)
+        return m.where(mask, 0.0, g)
+
+
+class MaskedFillBackward1(Node):
+    """out = value (a 0-d tensor) where mask else a  ->  da = g where not mask,
+    dvalue = sum of g where mask"""
 
     def backward(self, m, g):
         (mask,) = self.saved(m)
@@ -455,15 +464,13 @@ def masked_fill(a, mask, value):
         broadcast_shapes(mask._data.shape, x.shape)  # PyTorch's error, naming both sizes
     data = np.where(mask._data, np.asarray(v, dtype=x.dtype), x)
     out = wrap(data)
-    node = record(MaskedFillBackward0 if tv is None else MaskedFillBackward1, out, (a, tv))
+    if tv is None:
+        node = record(MaskedFillBackward0, out, (a,))
+    else:
+        node = record(MaskedFillBackward1, out, (a, tv))
     if node is not None:
         node.save(mask)
     return out
-
-
-class MaskedFillBackward1(MaskedFillBackward0):
-    """out = value (a 0-d tensor) where mask else a  ->  da = g where not mask,
-    dvalue = sum of g where mask"""
 
 
 class ZeroGradNode(Node):
