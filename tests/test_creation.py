@@ -175,3 +175,28 @@ def test_seed_004_dataset_tensors():
         ys = lib.tensor(y, dtype=lib.float, device=device) * 0.01
         assert repr(xs.shape) == "torch.Size([12, 2])" and len(xs) == 12
     assert repr(cr.tensor(y) * 0.01) == repr(torch.tensor(y) * 0.01)
+
+
+def test_like_functions_keep_the_input_layout_as_torch():
+    """Bug: *_like ignored a transposed input's strides, so rand_like/dropout of a transposed
+    tensor filled the random stream in another order than PyTorch's."""
+    def run(lib):
+        x = lib.ones(3, 4).t()
+        lib.manual_seed(0)
+        return [lib.empty_like(x).stride(), lib.zeros_like(x, dtype=lib.int64).stride(),
+                lib.full_like(x, 2).stride(), lib.ones_like(lib.ones(3).expand(4, 3)).stride(),
+                lib.empty_like(x, memory_format=lib.contiguous_format).stride(),
+                lib.empty_like(lib.ones(2, 3, 4)[:, 1:, ::2].permute(1, 2, 0)).stride(),
+                lib.rand_like(x).tolist(), lib.randn_like(lib.ones(8, 5).t()).tolist(),
+                lib.nn.functional.dropout(x, 0.5).tolist(), repr(lib.contiguous_format)]
+    assert run(cr) == run(torch)
+
+
+def test_softmax_of_an_all_minus_inf_row_is_nan_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = cr.softmax(cr.tensor([[float("-inf")] * 3, [0.0, 1.0, 2.0]]), 1)
+    ref = torch.softmax(torch.tensor([[float("-inf")] * 3, [0.0, 1.0, 2.0]]), 1)
+    assert repr(out) == repr(ref)

@@ -54,7 +54,8 @@ int = int32
 short = int16
 cfloat = None
 strided = "torch.strided"
-contiguous_format = preserve_format = channels_last = None
+from ._size import (memory_format, contiguous_format, preserve_format,  # noqa: E402,F401
+                    channels_last, channels_last_3d)
 inf = __import__("math").inf
 nan = __import__("math").nan
 pi = __import__("math").pi

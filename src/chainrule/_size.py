@@ -1,5 +1,7 @@
 """Size: the shape of a tensor, a tuple that prints as PyTorch's."""
 
+import numpy as np
+
 
 class Size(tuple):
     """`torch.Size([2, 3])`; compares equal to plain tuples."""
@@ -29,3 +31,33 @@ class Size(tuple):
 
     def __reduce__(self):
         return (Size, (tuple(self),))
+
+
+class memory_format:
+    """A tensor memory layout name (`chainrule.contiguous_format`...), as PyTorch exposes them."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (memory_format, (self.name,))
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
+def like_array(array, dtype, fmt=None):
+    """An uninitialised array for `*_like(input)`: PyTorch's preserve_format keeps the input's
+    layout (order of strides) unless it has broadcast (zero) strides; otherwise row-major."""
+    if fmt is contiguous_format or array.flags.c_contiguous or any(
+            st == 0 and n > 1 for st, n in zip(array.strides, array.shape)):
+        return np.empty(array.shape, dtype)
+    return np.empty_like(array, dtype=dtype, order="K")

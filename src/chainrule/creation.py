@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from . import _dtype, _errors
+from ._size import like_array
 from .tensor import Tensor, _check_device
 
 _make = Tensor._make
@@ -228,11 +229,22 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
     return _finish(np.eye(n, m, dtype=_dtype_or_default(dtype)), requires_grad, device)
 
 
+def _keep_layout(out, input, memory_format):
+    """Give `out` (a fresh row-major tensor) the layout PyTorch's preserve_format gives a
+    `*_like(input)` result (a transposed input gives a transposed result)."""
+    arr = like_array(input._data, out._data.dtype, memory_format)
+    if arr.strides != out._data.strides:
+        arr[...] = out._data
+        out._data = arr
+    return out
+
+
 def _like(fn):
     def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None):
-        return fn(input._data.shape, dtype=dtype or input.dtype, device=device,
-                  requires_grad=requires_grad)
+        out = fn(input._data.shape, dtype=dtype or input.dtype, device=device,
+                 requires_grad=requires_grad)
+        return out if input._data.flags.c_contiguous else _keep_layout(out, input, memory_format)
 
     like.__name__ = fn.__name__ + "_like"
     return like
@@ -245,8 +257,9 @@ empty_like = _like(empty)
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
-    return full(input._data.shape, fill_value, dtype=dtype or input.dtype, device=device,
-                requires_grad=requires_grad)
+    out = full(input._data.shape, fill_value, dtype=dtype or input.dtype, device=device,
+               requires_grad=requires_grad)
+    return out if input._data.flags.c_contiguous else _keep_layout(out, input, memory_format)
 
 
 def _number(x):

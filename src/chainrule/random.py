@@ -412,12 +412,26 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return _finish(data, requires_grad, device)
 
 
+def _random_like(input, dtype, requires_grad, memory_format, fill):
+    """A tensor laid out as PyTorch's empty_like(input), filled in memory order by `fill`."""
+    from ._size import like_array
+
+    arr = like_array(input._data, _dtype.to_numpy_dtype(dtype or input.dtype), memory_format)
+    out = fill(Tensor._make(arr))
+    out._requires_grad = requires_grad
+    return out
+
+
 def rand_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    if input._data.flags.c_contiguous:
+        return rand(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _random_like(input, dtype, requires_grad, memory_format, uniform_)
 
 
 def randn_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    if input._data.flags.c_contiguous:
+        return randn(input._data.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+    return _random_like(input, dtype, requires_grad, memory_format, normal_)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):

@@ -523,8 +523,9 @@ def _softmax_input(a, dtype, kernel="softmax"):
 def softmax(a, dim=None, _stacklevel=3, dtype=None):
     x = _softmax_input(a, dtype)
     axes = _softmax_axes(x.ndim, dim, "softmax")
-    e = np.exp(x - np.max(x, axis=axes, keepdims=True)) if x.size else x.copy()
-    data = e / np.sum(e, axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a row of -inf gives nan, silently as in PyTorch
+        e = np.exp(x - np.max(x, axis=axes, keepdims=True)) if x.size else x.copy()
+        data = e / np.sum(e, axis=axes, keepdims=True)
     out = wrap(data)
     node = record(SoftmaxBackward0, out, (a,))
     if node is not None:
