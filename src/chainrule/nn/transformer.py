@@ -83,6 +83,14 @@ def _get_activation_fn(activation):
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
+
+def _layer_tensors(layer):
+    """The parameters of an encoder layer that PyTorch's fused inference path reads."""
+    attn = layer.self_attn
+    return (attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
+            layer.norm1.weight, layer.norm1.bias, layer.norm2.weight, layer.norm2.bias,
+            layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias)
+
 class Transformer(Module):
     """An encoder-decoder Transformer (Vaswani et al., 2017): `encoder` (a TransformerEncoder
     with a final LayerNorm) over src, `decoder` over tgt attending to the encoder's output.
@@ -198,12 +206,7 @@ class TransformerEncoder(Module):
         if getattr(self, "mask_check", True) and not _left_aligned(
                 ~np.isneginf(src_key_padding_mask._data)):
             return False
-        attn = first.self_attn
-        return not _needs_grad((src, attn.in_proj_weight, attn.in_proj_bias,
-                                attn.out_proj.weight, attn.out_proj.bias, first.norm1.weight,
-                                first.norm1.bias, first.norm2.weight, first.norm2.bias,
-                                first.linear1.weight, first.linear1.bias, first.linear2.weight,
-                                first.linear2.bias))
+        return not _needs_grad((src, *_layer_tensors(first)))
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
@@ -296,11 +299,7 @@ class TransformerEncoderLayer(Module):
             return False
         if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
             return False
-        return not _needs_grad((src, attn.in_proj_weight, attn.in_proj_bias,
-                                attn.out_proj.weight, attn.out_proj.bias, self.norm1.weight,
-                                self.norm1.bias, self.norm2.weight, self.norm2.bias,
-                                self.linear1.weight, self.linear1.bias, self.linear2.weight,
-                                self.linear2.bias))
+        return not _needs_grad((src, *_layer_tensors(self)))
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
