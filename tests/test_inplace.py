@@ -283,3 +283,21 @@ def test_fill_diagonal_(body):
         exec(body, scope)
         return scope["x"]
     assert_same(scenario)
+
+
+@pytest.mark.parametrize("body", [
+    "e.fill_(2)", "e.zero_()", "e[1] = 5.0", "e[1] = lib.tensor(5.0)",   # allowed, as torch
+    "e.add_(1)", "e.copy_(lib.ones(3))", "e[0:2] = 5.0", "e[0:2] = lib.ones(2)",  # refused
+    "e.clamp_(0, 0.5)",
+    "g = (lib.ones(1, requires_grad=True) * 1).expand(3); g.fill_(2); e = g",
+    "g = (lib.ones(1, requires_grad=True) * 1).expand(3); g.zero_(); e = g",
+    "g = (lib.ones(1, requires_grad=True) * 1).expand(3); g.copy_(lib.ones(3)); e = g",
+])
+def test_writes_into_an_expanded_tensor(body):
+    """Bug: fill_/zero_ and `e[i] = v` on an expanded tensor were refused (torch writes the
+    one shared element); writes of several elements stay refused."""
+    def scenario(lib):
+        scope = {"lib": lib, "e": lib.ones(1).expand(3)}
+        exec(body, scope)
+        return scope["e"]
+    assert_same(scenario)

@@ -84,12 +84,13 @@ def check_partial_overlap(x, y, allow_full=True):
         raise RuntimeError(PARTIAL_OVERLAP)
 
 
-def check_inplace(t):
+def check_inplace(t, overlap=True):
     """PyTorch refuses in-place writes to leaves that require grad (and to their views), to
     views made under no_grad and to the outputs of split/unbind (views of one base), and (in
-    its kernels) to expanded tensors."""
+    its kernels, `overlap`) to expanded tensors."""
     if not _state.enabled:
-        check_overlap(t._data)
+        if overlap:
+            check_overlap(t._data)
         return
     extra = t._extra
     if extra is not None and t._requires_grad:
@@ -106,7 +107,22 @@ def check_inplace(t):
     base = t._extra.base if t._extra is not None else None
     if base is not None and base._requires_grad and base._grad_fn is None:
         raise RuntimeError(_errors.VIEW_OF_LEAF_INPLACE)
-    check_overlap(t._data)
+    if overlap:
+        check_overlap(t._data)
+
+
+def writable(x):
+    """`x`, or a writable alias of it when it is a read-only broadcast view (an expanded
+    tensor that fill_ or `e[i] = v` may still write, as in PyTorch)."""
+    if x.flags.writeable:
+        return x
+    root = x
+    while isinstance(root.base, np.ndarray) and not root.flags.writeable:
+        root = root.base
+    if not root.flags.writeable:
+        return x  # truly read-only memory: NumPy's error stands
+    offset = x.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(x.shape, x.dtype, buffer=root, offset=offset, strides=x.strides)
 
 
 def _check_result(t, result_dtype, result_shape):
@@ -134,13 +150,13 @@ def run_inplace(t, op, *args, **kwargs):
     return commit(t, op(t, *args, **kwargs), first_seq)
 
 
-def commit(t, new, first_seq=None):
+def commit(t, new, first_seq=None, overlap=True):
     """Make `t` hold `new` (an out-of-place result of t's shape) in place. Returns t.
 
     `first_seq`: nodes numbered after it were made by the op that computed `new`; what they
     saved of `t` is the value about to be overwritten, so they get a snapshot of it.
     """
-    check_inplace(t)
+    check_inplace(t, overlap)
     if new._grad_fn is not None and t._extra is not None and t._extra.__dict__.get("no_grad_view"):
         raise RuntimeError(NO_GRAD_VIEW_INPLACE)  # writing a history into a no_grad view
     _check_result(t, new._data.dtype, new._data.shape)
@@ -156,7 +172,7 @@ def commit(t, new, first_seq=None):
         new = _cut_history(t, new)
     if first_seq is not None and new._grad_fn is not None:
         _snapshot_saved_self(t, new._grad_fn, first_seq)
-    np.copyto(t._data, new._data, casting="unsafe")
+    np.copyto(writable(t._data) if not overlap else t._data, new._data, casting="unsafe")
     t._vc[0] += 1
     fn = new._grad_fn
     if fn is None:
@@ -375,14 +391,15 @@ def fill_(t, value, _node_cls=pointwise.FillBackward2):
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
         if needs_grad(t, value):  # PyTorch: FillBackward3 (dvalue = sum of g)
-            check_inplace(t)
+            check_inplace(t, overlap=False)
             return commit(t, S.index_put_region(t, value, key=(Ellipsis,),
-                                                node_cls=S.FillBackward3))
+                                                node_cls=S.FillBackward3), overlap=False)
     v = value.item() if hasattr(value, "_data") else value
+    # one value everywhere: PyTorch lets fill_ write an expanded tensor
     if needs_grad(t):
-        return commit(t, pointwise.full_like_op(t, v, _node_cls))
-    check_inplace(t)
-    t._data.fill(v)
+        return commit(t, pointwise.full_like_op(t, v, _node_cls), overlap=False)
+    check_inplace(t, overlap=False)
+    writable(t._data).fill(v)
     t._vc[0] += 1
     return t
 
@@ -437,9 +454,14 @@ def setitem(t, key, value):
         if type(target) is np.ndarray:
             check_partial_overlap(target, tv._data, allow_full=basic)
     if not needs_grad(t, tv):
-        check_inplace(t)
+        # PyTorch writes through the indexed view: an expanded tensor may take `e[1] = v`
+        check_inplace(t, overlap=False)
+        if basic and not t._data.flags.writeable:
+            region = t._data[key]
+            if type(region) is np.ndarray:
+                check_overlap(region)
         try:
-            t._data[key] = tv._data if tv is not None else value
+            writable(t._data)[key] = tv._data if tv is not None else value
         except IndexError as err:
             raise S._index_error(err, t._data.shape, key) from None
         except ValueError as err:
