@@ -6,6 +6,30 @@ import torch
 import chainrule as cr
 
 EXPRESSIONS = [
+    # dtype mismatches in matrix products, reported by the kernel torch dispatches to
+    'lib.ones(2,2,dtype=lib.float32).mv(lib.ones(2,dtype=lib.float64))',
+    'lib.ones(2,2,dtype=lib.float64).mv(lib.ones(2,dtype=lib.float32))',
+    'lib.ones(2,2,dtype=lib.float32) @ lib.ones(2,dtype=lib.float64)',
+    'lib.ones(2,dtype=lib.float32) @ lib.ones(2,2,dtype=lib.float64)',
+    'lib.ones(2,dtype=lib.float64) @ lib.ones(2,2,dtype=lib.float32)',
+    'lib.ones(2,dtype=lib.float32) @ lib.ones(2,dtype=lib.float64)',
+    'lib.ones(1,2,2,dtype=lib.float32) @ lib.ones(1,2,2,dtype=lib.float64)',
+    'lib.ones(3,2,2,dtype=lib.float32) @ lib.ones(2,dtype=lib.float64)',
+    'lib.ones(3,2,2,dtype=lib.float32) @ lib.ones(2,2,dtype=lib.float64)',
+    'lib.ones(2,dtype=lib.float32) @ lib.ones(3,2,2,dtype=lib.float64)',
+    'lib.ones(2,2,dtype=lib.int64).mv(lib.ones(2))',
+    'lib.ones(2,2).mm(lib.ones(2,2,dtype=lib.int64))',
+    'lib.ones(2,2,dtype=lib.float32) @ lib.ones(3,2,2,dtype=lib.float64)',
+    'lib.ones(3,2,2,dtype=lib.float32,requires_grad=True) @ lib.ones(2,2,dtype=lib.float64)',
+    'lib.dot(lib.ones(2,dtype=lib.float32), lib.ones(2,dtype=lib.float64))',
+    'lib.bmm(lib.ones(1,2,2,dtype=lib.float64), lib.ones(1,2,2,dtype=lib.float32))',
+    'lib.addmm(lib.zeros(2,2), lib.ones(2,2,dtype=lib.float32), lib.ones(2,2,dtype=lib.float64))',
+    'lib.addmm(lib.zeros(2,2,dtype=lib.float64), lib.ones(2,2,dtype=lib.float32), lib.ones(2,2,dtype=lib.float32))',
+    'lib.addmm(lib.zeros(4), lib.randn(2,3,dtype=lib.float64), lib.randn(3,4))',
+    'lib.nn.Linear(2, 2)(lib.ones(3, 2, dtype=lib.float64))',
+    'lib.nn.Linear(2, 2)(lib.ones(4, 3, 2, dtype=lib.float64))',
+    'lib.nn.Linear(2, 2, bias=False)(lib.ones(3, 2, dtype=lib.float64))',
+    'lib.ones(2,2,2,dtype=lib.float32) @ lib.ones(1,2,2,dtype=lib.float64, requires_grad=True)',
     # found by running people's scripts: dtype names, integer division, masks, kernels
     "lib.ones(2, 2, dtype=lib.int64) @ lib.ones(2, 2)",
     "lib.ones(2, 2, dtype=lib.int32).mm(lib.ones(2, 2))",

@@ -80,7 +80,11 @@ def addmm(bias, a, b, *, beta=1, alpha=1):
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
                            f"({_shape_x(x.shape)} and {_shape_x(y.shape)})")
-    _same_dtype(a, b)
+    names = _errors.SCALAR_TYPE_NAMES
+    for what, first in (("self", bias), ("mat1", a)):
+        if first._data.dtype != y.dtype:
+            raise RuntimeError(f"{what} and mat2 must have the same dtype, but got "
+                               f"{names[first.dtype.name]} and {names[b.dtype.name]}")
     prod = x @ y
     if alpha != 1:
         prod *= alpha
@@ -116,7 +120,11 @@ def mv(a, v):
     if x.shape[1] != y.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({x.shape[0]}), mat ({_shape_x(x.shape)}), "
                            f"vec ({y.shape[0]})")
-    _same_dtype(a, v)
+    if x.dtype != y.dtype:
+        names = _errors.SCALAR_TYPE_NAMES
+        vec, mat = names[v.dtype.name], names[a.dtype.name]
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {vec}, {mat}, "
+                           f"and {vec}")
     out = wrap(x @ y)
     node = record(MvBackward0, out, (a, v))
     if node is not None:
@@ -140,7 +148,10 @@ def dot(a, b):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
                            f"[{y.shape[0]}] to have the same number of elements, but got "
                            f"{x.shape[0]} and {y.shape[0]} elements respectively")
-    _same_dtype(a, b, "self and other")
+    if x.dtype != y.dtype:
+        names = _errors.SCALAR_TYPE_NAMES
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{names[a.dtype.name]} and {names[b.dtype.name]}")
     out = wrap(np.dot(x, y))
     node = record(DotBackward0, out, (a, b))
     if node is not None:
@@ -170,7 +181,10 @@ def bmm(a, b):
     if y.shape[0] != x.shape[0] or y.shape[1] != x.shape[2]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{x.shape[0]}, {x.shape[2]}] but got: [{y.shape[0]}, {y.shape[1]}].")
-    _same_dtype(a, b)
+    if x.dtype != y.dtype:
+        names = _errors.SCALAR_TYPE_NAMES
+        raise RuntimeError(f"expected scalar type {names[a.dtype.name]} but found "
+                           f"{names[b.dtype.name]}")
     out = wrap(np.matmul(x, y))
     node = record(BmmBackward0, out, (a, b))
     if node is not None:
@@ -201,7 +215,7 @@ def matmul(a, b):
             return matmul(squeeze(a, 0), b)
         if y.shape[0] == 1 and b._requires_grad:
             return matmul(a, squeeze(b, 0))
-    if x.shape[-1] != (y.shape[-2] if y.ndim > 1 else y.shape[0]):
+    if x.shape[-1] != (y.shape[-2] if y.ndim > 1 else y.shape[0]) or x.dtype != y.dtype:
         # the message is that of the mm/mv/bmm PyTorch would have dispatched to
         from ..autograd.grad_mode import no_grad
 
