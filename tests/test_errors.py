@@ -7,6 +7,8 @@ import chainrule as cr
 
 EXPRESSIONS = [
     # dtype mismatches in matrix products, reported by the kernel torch dispatches to
+    "lib.ones(2, dtype=lib.float64) @ lib.ones(1, dtype=lib.float32)",
+    "lib.addmm(lib.zeros(2, 2, dtype=lib.float64), lib.ones(2, 3), lib.ones(2, 3))",
     'lib.ones(2,2,dtype=lib.float32).mv(lib.ones(2,dtype=lib.float64))',
     'lib.ones(2,2,dtype=lib.float64).mv(lib.ones(2,dtype=lib.float32))',
     'lib.ones(2,2,dtype=lib.float32) @ lib.ones(2,dtype=lib.float64)',

@@ -77,14 +77,14 @@ class AddmmBackward0(Node):
 
 def addmm(bias, a, b, *, beta=1, alpha=1):
     x, y = a._data, b._data
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
-                           f"({_shape_x(x.shape)} and {_shape_x(y.shape)})")
     names = _errors.SCALAR_TYPE_NAMES
     for what, first in (("self", bias), ("mat1", a)):
         if first._data.dtype != y.dtype:
             raise RuntimeError(f"{what} and mat2 must have the same dtype, but got "
                                f"{names[first.dtype.name]} and {names[b.dtype.name]}")
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied "
+                           f"({_shape_x(x.shape)} and {_shape_x(y.shape)})")
     prod = x @ y
     if alpha != 1:
         prod *= alpha
@@ -144,14 +144,14 @@ def dot(a, b):
     x, y = a._data, b._data
     if x.ndim != 1 or y.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors")
-    if x.shape[0] != y.shape[0]:
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
-                           f"[{y.shape[0]}] to have the same number of elements, but got "
-                           f"{x.shape[0]} and {y.shape[0]} elements respectively")
     if x.dtype != y.dtype:
         names = _errors.SCALAR_TYPE_NAMES
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
                            f"{names[a.dtype.name]} and {names[b.dtype.name]}")
+    if x.shape[0] != y.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "
+                           f"[{y.shape[0]}] to have the same number of elements, but got "
+                           f"{x.shape[0]} and {y.shape[0]} elements respectively")
     out = wrap(np.dot(x, y))
     node = record(DotBackward0, out, (a, b))
     if node is not None:

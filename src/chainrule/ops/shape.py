@@ -14,7 +14,8 @@ import numpy as np
 from ..tensor import Tensor, _Extra
 
 from .. import _dtype, _errors
-from ._core import Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make
+from ._core import (Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make,
+                    zero_grad)
 from ..autograd.grad_mode import state as _grad_state
 
 
@@ -884,8 +885,12 @@ class IndexPutBackward0(CopySlices):
 class CopyBackwards(CopySlices):
     """out = a with every element overwritten by value (a[:] = v)  ->  da = 0, dvalue = g"""
 
+    def backward(self, m, g):
+        # da is zeros without history, as PyTorch's zeros_like(grad)
+        return (zero_grad(self, m) if needs(self, 0) else None), g
 
-class FillBackward3(CopySlices):
+
+class FillBackward3(CopyBackwards):
     """out = a with every element set to a scalar value (a[:] = 0.5)  ->  da = 0,
     dvalue = sum of g"""
 
