@@ -1359,3 +1359,35 @@ def test_copy_and_fill_give_the_overwritten_value_a_zero_gradient_without_histor
         (g3,) = T.autograd.grad((x * x).sum(), v1, create_graph=True)
         return g1, g2, g3, name(g1), str(g2.requires_grad)
     both(fn)
+
+
+def test_views_after_an_untracked_write_are_as_strided_as_in_torch():
+    """Bug: after a write under no_grad into a tensor with history (or into one of its views),
+    torch shows the views as AsStridedBackward0 (and refuses views made under no_grad);
+    chainrule kept their old grad_fn."""
+    def renamed(T):
+        w = leaf(T, [[1.0], [2.0]])
+        v0 = w * 2
+        v = v0[..., None]
+        b = v0[1:]
+        with T.no_grad():
+            v.add_(1)
+        ((v * 3).sum() + b.sum()).backward()
+        return name(v), name(b), name(v0), w.grad
+
+    def base_written(T):
+        a = leaf(T, [1.0, 2.0, 3.0]) * 1
+        b, c = a[1:], a[:1]
+        with T.no_grad():
+            a.mul_(2)
+        return name(b), name(c), name(a)
+
+    def no_grad_view_refused(T):
+        a = leaf(T, [1.0, 2.0, 3.0]) * 1
+        with T.no_grad():
+            d = a[2:]
+            a.mul_(2)
+        return d * 1
+
+    for fn in (renamed, base_written, no_grad_view_refused):
+        both(fn)

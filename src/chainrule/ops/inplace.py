@@ -176,6 +176,8 @@ def commit(t, new, first_seq=None, overlap=True):
     t._vc[0] += 1
     fn = new._grad_fn
     if fn is None:
+        if t._extra is not None:
+            untracked_write(t)
         return t
     if fn._saved:
         _rebind_saved_output(fn, new, t)
@@ -233,6 +235,34 @@ def _renew_views(base, written=None):
             regenerated = view._extra.view_fn(base, TENSOR_MATH)
             old = view._grad_fn
             record(AsStridedBackward0, view, (regenerated,))
+            view._nr = 0
+            _move_retain_grad(view, old)
+    base._extra.views = alive
+
+
+def untracked_write(t):
+    """After a write that records nothing (under no_grad, or of a value without history) into
+    a tensor whose base has a history, PyTorch shows the base's views as AsStridedBackward0
+    (it regenerates a view's grad_fn when its version changed); gradients are unchanged."""
+    base = t._extra.base if t._extra.base is not None else t
+    if base._grad_fn is None or base._extra is None or not base._extra.__dict__.get("views"):
+        return
+    alive = []
+    with grad_mode.enable_grad():
+        for ref in base._extra.views:
+            view = ref()
+            if view is None:
+                continue
+            alive.append(ref)
+            flags = view._extra.__dict__
+            if flags.get("no_grad_view") and view._requires_grad:
+                view._extra.stale_no_grad_view = True  # PyTorch refuses it from now on
+                view._acc = None
+                continue
+            if view._grad_fn is None or flags.get("multi_output"):
+                continue
+            old = view._grad_fn
+            record(AsStridedBackward0, view, (view._extra.view_fn(base, TENSOR_MATH),))
             view._nr = 0
             _move_retain_grad(view, old)
     base._extra.views = alive
@@ -329,6 +359,8 @@ def _fast_binary(ufunc, op):
         if _fits_as_is(x, y) and (ufunc is not np.true_divide or x.dtype.kind == "f"):
             ufunc(x, y, out=x)  # the optimizer step `w -= lr * w.grad`
             t._vc[0] += 1
+            if t._extra is not None:
+                untracked_write(t)
             return t
         if isinstance(y, (list, tuple)):
             y = np.asarray(y)
@@ -343,6 +375,8 @@ def _fast_binary(ufunc, op):
             y = y.astype(rt.np)
         ufunc(x, y, out=x, casting="unsafe")
         t._vc[0] += 1
+        if t._extra is not None:
+            untracked_write(t)
         return t
 
     inplace.__name__ = op.__name__ + "_"
@@ -401,6 +435,8 @@ def fill_(t, value, _node_cls=pointwise.FillBackward2):
     check_inplace(t, overlap=False)
     writable(t._data).fill(v)
     t._vc[0] += 1
+    if t._extra is not None:
+        untracked_write(t)
     return t
 
 
@@ -426,6 +462,8 @@ def copy_(t, src, non_blocking=False):
             f"size of tensor b ({src._data.shape[-1] if src._data.ndim else 1}) at "
             "non-singleton dimension 0") from None
     t._vc[0] += 1
+    if t._extra is not None:
+        untracked_write(t)
     return t
 
 
@@ -467,6 +505,8 @@ def setitem(t, key, value):
         except ValueError as err:
             raise RuntimeError(_shape_mismatch(err, t, key, tv)) from None
         t._vc[0] += 1
+        if t._extra is not None:
+            untracked_write(t)
         return
     check_inplace(t)
     if tv is not None and tv._data.dtype != t._data.dtype:
@@ -568,5 +608,7 @@ def fill_diagonal_(t, fill_value, wrap=False):
         check_inplace(t)
         t._data[key] = value
         t._vc[0] += 1
+        if t._extra is not None:
+            untracked_write(t)
         return t
     return commit(t, S.index_put_region(t, value, key=key, node_cls=S.CopySlices))
