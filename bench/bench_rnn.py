@@ -22,21 +22,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+from bench_core import _median_time  # noqa: E402 - the same timing rule as the core benchmark
 
 LAYERS, INPUT, HIDDEN, SEQ, BATCH = 2, 32, 64, 50, 16
 WORKLOADS = ["lstm", "gru", "rnn", "lstm_cell", "gru_cell"]
-
-
-def _median_time(fn, repeat, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def workloads(lib):
