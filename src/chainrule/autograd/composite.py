@@ -8,7 +8,7 @@ under create_graph it recomputes the ops on the real inputs, so higher derivativ
 """
 from __future__ import annotations
 
-from . import engine, grad_mode
+from . import engine, grad_mode, graph
 from .graph import (FREED_MESSAGE, Node, _check_version, grad_accumulator, needs_grad, record,
                     zeros_for)
 
@@ -66,7 +66,7 @@ def composite(name, fn, inputs, *args):
     `inputs` are the tensors (or None) gradients flow to; `args` are passed through as is."""
     if not needs_grad(*inputs) or (passthrough is not None and passthrough()):
         return fn(*inputs, *args)
-    Tensor = type(next(t for t in inputs if t is not None))
+    Tensor = graph.Tensor
     aliases = [None if t is None else Tensor._make(t._data, t._requires_grad, t._vc)
                for t in inputs]
     inner_out = fn(*aliases, *args)
