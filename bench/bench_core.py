@@ -192,8 +192,8 @@ LIBRARIES = {
 
 def worker(name, repeat):
     two_layer, chain = LIBRARIES[name]()
-    step = _median_time(two_layer, repeat, warmup=10)
-    per_op = _median_time(chain, repeat, warmup=10) / CHAIN_OPS
+    step = _median_time(two_layer, repeat, warmup=100)
+    per_op = _median_time(chain, repeat, warmup=100) / CHAIN_OPS
     print(json.dumps({"two_layer_ms": step * 1e3, "chain_us_per_op": per_op * 1e6}))
 
 
@@ -202,7 +202,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--repeat", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--libs", default=",".join(LIBRARIES))
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS/OpenMP threads per worker (default: the machine's default). "
