@@ -49,6 +49,49 @@ def test_default_threads_match_torch():
     assert cs.NUM_THREADS == torch.get_num_threads()
 
 
+def test_set_num_threads_follows_torch(torch_threads):
+    # a script's torch.set_num_threads(n) changes how torch splits a large sum; chainrule's
+    # set_num_threads must change its emulated split the same way
+    assert chainrule.get_num_threads() == torch.get_num_threads()
+    x = _data(np.random.default_rng(3), (70000,))
+    try:
+        for n in (1, 3, 2):
+            torch.set_num_threads(n)
+            chainrule.set_num_threads(n)
+            assert chainrule.get_num_threads() == torch.get_num_threads() == n
+            got = chainrule.from_numpy(x).sum().numpy()
+            assert _bits(got) == _bits(torch.from_numpy(x).sum().numpy())
+    finally:
+        chainrule.set_num_threads(torch.get_num_threads())
+
+
+def test_set_num_threads_limits_numpys_blas(torch_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                if lib["user_api"] == "blas" and "numpy" in lib["filepath"]}
+
+    before = chainrule.get_num_threads()
+    try:
+        chainrule.set_num_threads(1)
+        assert blas_threads() == {1}
+    finally:
+        chainrule.set_num_threads(before)
+    assert blas_threads() == {before}
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_set_num_threads_refuses_what_torch_refuses(bad, torch_threads):
+    for fn in ("set_num_threads", "set_num_interop_threads"):
+        messages = []
+        for lib in (torch, chainrule):
+            with pytest.raises(RuntimeError) as caught:
+                getattr(lib, fn)(bad)
+            messages.append(str(caught.value))
+        assert messages[0] == messages[1]
+
+
 def test_numpy_reduce_over_outer_axis_is_sequential():
     # the module relies on this: an axis that is not NumPy's innermost loop is summed in order
     rng = np.random.default_rng(5)

@@ -94,19 +94,14 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
     pass
 
 
-def set_num_threads(n):
-    pass
-
-
-def get_num_threads():
-    return 1
 
 
 from .compile import compile  # noqa: E402,F811  (tracing compiler: see compile/__init__.py)
 
 # Functions PyTorch scripts use beyond the core ops (see _extras.py).
 from . import _extras  # noqa: E402
-from ._extras import set_default_device, get_default_device  # noqa: E402,F401
+from ._extras import (set_default_device, get_default_device, set_num_threads,  # noqa: E402,F401
+                      get_num_threads, set_num_interop_threads, get_num_interop_threads)
 
 for _name in ["matmul", "mm", "bmm", "mv", "dot", "outer", "sum", "mean", "prod", "exp", "log",
               "sqrt", "abs", "sigmoid", "tanh", "clamp", "neg", "sin", "cos", "maximum",

@@ -72,6 +72,52 @@ def get_default_device():
 _ALIASES = {"axis": "dim", "keepdims": "keepdim", "x1": "input", "x2": "other"}
 
 
+# -- threads ----------------------------------------------------------------------------------
+_interop_threads = None
+
+
+def _check_thread_count(fn, n):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise RuntimeError(f"{fn} expects an int, but got {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError(f"{fn} expects a positive integer")
+
+
+def set_num_threads(n):
+    """torch.set_num_threads: the count sums are split over (so float32 sums keep matching torch
+    bit for bit) and, when threadpoolctl is installed, NumPy's BLAS threads."""
+    from .ops import _cascade_sum
+
+    _check_thread_count("set_num_threads", n)
+    _cascade_sum.set_num_threads(n)
+    try:
+        import threadpoolctl
+    except ImportError:
+        return
+    threadpoolctl.threadpool_limits(n, user_api="blas")
+
+
+def get_num_threads():
+    from .ops import _cascade_sum
+
+    return _cascade_sum.NUM_THREADS
+
+
+def set_num_interop_threads(n):
+    global _interop_threads
+    _check_thread_count("set_num_interop_threads", n)
+    if _interop_threads is not None:
+        raise RuntimeError("Error: cannot set number of interop threads after parallel work has "
+                           "started or set_num_interop_threads called")
+    _interop_threads = int(n)
+
+
+def get_num_interop_threads():
+    from .ops import _cascade_sum
+
+    return _interop_threads or _cascade_sum.NUM_THREADS
+
+
 def with_numpy_aliases(fn):
     """`fn` accepting `axis=` for `dim=` and `keepdims=` for `keepdim=`; the op is looked up in
     its module at call time (see `with_out`)."""
