@@ -63,7 +63,6 @@ e = __import__("math").e
 
 _TENSOR_MATH.bind()
 autograd.diagnose.set_leak_warning(True)  # warns once about `total_loss += loss`
-autograd.Variable = Tensor
 
 
 def is_tensor(obj):

@@ -9,7 +9,7 @@ from .api import backward, grad  # noqa: F401
 from . import graph, engine, function, grad_mode  # noqa: F401
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError, numerical_grad  # noqa: F401,E402
 
-Variable = None  # replaced by chainrule/__init__ with Tensor (legacy alias)
+from .variable import Variable  # noqa: F401,E402
 from .explain import explain  # noqa: F401,E402
 from .anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,  # noqa: F401,E402
                       is_anomaly_check_nan_enabled)
