@@ -41,6 +41,11 @@ class Node:
     __slots__ = ("next_functions", "_saved", "_versions", "_meta", "_seq", "_hooks",
                  "_pre_hooks", "_tensor_hooks", "_metadata", "__weakref__")
     n_outputs = 1
+    # PyTorch's names for what this node keeps, read as `grad_fn._saved_<name>`: one per slot of
+    # `_saved`, in order, and {torch's name: the node attribute holding it, or a function of the
+    # node} for what is kept outside `_saved` (`exponent`, `dim`...).
+    saved_fields = ()
+    saved_attrs = {}
 
     def name(self):
         return type(self).__name__
@@ -76,6 +81,11 @@ class Node:
             self._pre_hooks = []
         self._pre_hooks.append(fn)
         return _RemovableHandle(self._pre_hooks, fn)
+
+    def __getattr__(self, name):  # only reached when normal lookup fails
+        if name.startswith("_saved_"):
+            return _saved_field(self, name[7:])
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # -- saved values ----------------------------------------------------------------------
     def save(self, *values):
@@ -123,6 +133,31 @@ class Node:
 
     def backward(self, m, *grads):  # pragma: no cover - every primitive overrides it
         raise NotImplementedError
+
+
+def _saved_field(node, field):
+    """`grad_fn._saved_<field>` as PyTorch shows it: the saved input itself, a tensor over the
+    saved output (whose grad_fn is the node), numbers saved in a tensor's place wrapped as
+    tensors; after backward has freed them, PyTorch's error."""
+    cls = type(node)
+    getter = cls.saved_attrs.get(field)
+    if getter is not None:
+        return getattr(node, getter) if isinstance(getter, str) else getter(node)
+    if field not in cls.saved_fields:
+        raise AttributeError(f"'{cls.__name__}' object has no attribute '_saved_{field}'")
+    saved = node._saved
+    if saved is None:
+        raise RuntimeError(FREED_MESSAGE)
+    value = saved[cls.saved_fields.index(field)]
+    if isinstance(value, SavedOutput):
+        t = Tensor._make(value._data, True, vc=value._vc)
+        t._grad_fn, t._nr = node, value.nr
+        return t
+    if isinstance(value, (bool, int, float)):
+        from ..creation import tensor
+
+        return tensor(value, dtype="float64" if isinstance(value, float) else None)
+    return value
 
 
 class _RemovableHandle:

@@ -17,6 +17,7 @@ sum_observer = None
 
 class AddBackward0(Node):
     """out = a + alpha*b  ->  da = g,  db = alpha*g"""
+    saved_attrs = {"alpha": "alpha"}
 
     __slots__ = ("alpha",)
 
@@ -40,6 +41,7 @@ def add(a, b, *, alpha=1, out=None):
 
 class SubBackward0(Node):
     """out = a - alpha*b  ->  da = g,  db = -alpha*g"""
+    saved_attrs = {"alpha": "alpha"}
 
     __slots__ = ("alpha",)
 
@@ -100,6 +102,7 @@ def rsub(a, number, alpha=1):
 
 class MulBackward0(Node):
     """out = a * b  ->  da = g*b,  db = g*a   (a 'gradient switcher')"""
+    saved_fields = ("self", "other")
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -122,6 +125,7 @@ def mul(a, b, *, out=None):
 
 class DivBackward0(Node):
     """out = a / b  ->  da = g/b,  db = -g*a/b^2"""
+    saved_fields = ("self", "other")
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -203,6 +207,8 @@ def neg(a):
 
 class PowBackward0(Node):
     """out = a ** p (p a number)  ->  da = g * p * a^(p-1)   (0 where p == 0)"""
+    saved_fields = ("self",)
+    saved_attrs = {"exponent": "exponent"}
 
     __slots__ = ("exponent",)
 
@@ -220,6 +226,7 @@ class PowBackward0(Node):
 
 class PowBackward1(Node):
     """out = a ** b (both tensors)  ->  da = g*b*a^(b-1),  db = g*out*log(a) (0 where a==0, b>=0)"""
+    saved_fields = ("self", "exponent", "result")
 
     def backward(self, m, g):
         a, b, out = self.saved(m)
@@ -233,6 +240,8 @@ class PowBackward1(Node):
 
 class PowBackward2(Node):
     """out = base ** b (base a number)  ->  db = g * out * log(base)"""
+    saved_fields = ("exponent", "result")
+    saved_attrs = {"self": "base"}
 
     __slots__ = ("base",)
 
@@ -307,6 +316,7 @@ def square(a):
 
 class AbsBackward0(Node):
     """out = |a|  ->  da = g*sign(a)   (0 at a == 0, as PyTorch)"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)

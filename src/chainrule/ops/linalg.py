@@ -33,6 +33,7 @@ def _is_transposed(array):
 
 class MmBackward0(Node):
     """out = A @ B  ->  dA = g @ B^T,  dB = A^T @ g"""
+    saved_fields = ("self", "mat2")
 
     __slots__ = ("b_transposed",)
 
@@ -63,6 +64,8 @@ def mm(a, b):
 
 class AddmmBackward0(Node):
     """out = beta*bias + alpha*(A @ B)  ->  dbias = beta*g, dA = alpha*g @ B^T, dB = alpha*A^T @ g"""
+    saved_fields = ("mat1", "mat2")
+    saved_attrs = {"alpha": "alpha", "beta": "beta"}
 
     __slots__ = ("alpha", "beta", "b_transposed")
 
@@ -105,6 +108,7 @@ def addmm(bias, a, b, *, beta=1, alpha=1):
 
 class MvBackward0(Node):
     """out = A @ v  ->  dA = outer(g, v),  dv = A^T @ g"""
+    saved_fields = ("self", "vec")
 
     def backward(self, m, g):
         a, v = self.saved(m)
@@ -134,6 +138,7 @@ def mv(a, v):
 
 class DotBackward0(Node):
     """out = a . b  ->  da = g*b,  db = g*a"""
+    saved_fields = ("self", "tensor")
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -164,6 +169,7 @@ inner = dot
 
 class BmmBackward0(Node):
     """out[i] = A[i] @ B[i]  ->  dA = g @ B^T,  dB = A^T @ g (batch dims broadcast back by the engine)"""
+    saved_fields = ("self", "mat2")
 
     def backward(self, m, g):
         a, b = self.saved(m)

@@ -16,6 +16,7 @@ from ._core import (Node, SavedOutput, binary, record, wrap, needs, zero_grad, u
 
 class ExpBackward0(Node):
     """out = e^a  ->  da = g*out"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -40,6 +41,7 @@ def expm1(a):
 
 class LogBackward0(Node):
     """out = ln a  ->  da = g/a"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)
@@ -76,6 +78,7 @@ def log10(a):
 
 class Log1PBackward0(Node):
     """out = ln(1 + a)  ->  da = g/(1 + a)"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)
@@ -88,6 +91,7 @@ def log1p(a):
 
 class SqrtBackward0(Node):
     """out = sqrt a  ->  da = g/(2 out)"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -100,6 +104,7 @@ def sqrt(a):
 
 class RsqrtBackward0(Node):
     """out = a^(-1/2)  ->  da = -g*out^3/2"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -112,6 +117,7 @@ def rsqrt(a):
 
 class SinBackward0(Node):
     """out = sin a  ->  da = g*cos a"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)
@@ -124,6 +130,7 @@ def sin(a):
 
 class CosBackward0(Node):
     """out = cos a  ->  da = -g*sin a"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)
@@ -148,6 +155,7 @@ def tan(a):
 
 class TanhBackward0(Node):
     """out = tanh a  ->  da = g*(1 - out^2)"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -160,6 +168,7 @@ def tanh(a):
 
 class SigmoidBackward0(Node):
     """out = 1/(1 + e^-a)  ->  da = g*out*(1 - out)"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -195,6 +204,7 @@ def _pass_where(g, mask):
 
 class ReluBackward0(Node):
     """out = max(a, 0)  ->  da = g where out > 0 else 0   (0 at a == 0, as PyTorch)"""
+    saved_fields = ("result",)
 
     def backward(self, m, g):
         (out,) = self.saved(m)
@@ -216,6 +226,8 @@ def relu(a):
 
 class LeakyReluBackward0(Node):
     """out = a if a > 0 else slope*a  ->  da = g if a > 0 else slope*g"""
+    saved_fields = ("self",)
+    saved_attrs = {"negative_slope": "slope"}
 
     __slots__ = ("slope",)
 
@@ -237,6 +249,8 @@ def leaky_relu(a, negative_slope=0.01, inplace=False):
 
 class EluBackward0(Node):
     """out = a if a > 0 else alpha*(e^a - 1)  ->  da = g if a > 0 else g*alpha*e^a"""
+    saved_fields = ("self",)
+    saved_attrs = {"alpha": "alpha"}
 
     __slots__ = ("alpha", "scale", "input_scale")
 
@@ -257,6 +271,8 @@ def elu(a, alpha=1.0, inplace=False, *, scale=1.0, input_scale=1.0):
 
 class ClampBackward1(Node):
     """out = min(max(a, lo), hi)  ->  da = g where lo <= a <= hi else 0 (bounds pass the gradient)"""
+    saved_fields = ("self",)
+    saved_attrs = {"min": "lo", "max": "hi"}
 
     __slots__ = ("lo", "hi")
 
@@ -354,6 +370,7 @@ def _clamp_tensor_bounds(a, lo, hi):
 
 class MaximumBackward0(Node):
     """out = max(a, b)  ->  the larger input gets g; ties split it half and half"""
+    saved_fields = ("self", "other")
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -365,6 +382,7 @@ class MaximumBackward0(Node):
 
 class MinimumBackward0(Node):
     """out = min(a, b)  ->  the smaller input gets g; ties split it half and half"""
+    saved_fields = ("self", "other")
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -403,6 +421,7 @@ fmax, fmin = maximum, minimum
 
 class WhereBackward0(Node):
     """out = a where cond else b  ->  da = g where cond, db = g where not cond"""
+    saved_fields = ("condition",)
 
     def backward(self, m, g):
         (cond,) = self.saved(m)
@@ -432,6 +451,7 @@ def where(condition, input=None, other=None):
 
 class MaskedFillBackward0(Node):
     """out = value (a number) where mask else a  ->  da = g where not mask"""
+    saved_fields = ("mask",)
 
     def backward(self, m, g):
         (mask,) = self.saved(m)
@@ -707,6 +727,7 @@ class AcosBackward0(Node):
 
 class AtanBackward0(Node):
     """out = atan a  ->  da = g/(1 + a^2)"""
+    saved_fields = ("self",)
 
     def backward(self, m, g):
         (a,) = self.saved(m)

@@ -46,6 +46,7 @@ class _Reduction(Node):
 
 class SumBackward0(_Reduction):
     """out = sum(a)  ->  da = g broadcast to a's shape"""
+    saved_attrs = {"self_sym_sizes": "shape"}
 
     def backward(self, m, g):
         return m.expand(_unreduce(m, g, self.shape, self.dims, self.keepdim), self.shape)
@@ -53,6 +54,7 @@ class SumBackward0(_Reduction):
 
 class SumBackward1(SumBackward0):
     """out = sum(a, dims)  ->  da = g broadcast back over dims"""
+    saved_attrs = {"dim": "dims", "keepdim": "keepdim", "self_sym_sizes": "shape"}
 
 
 def sum(a, dim=None, keepdim=False, *, dtype=None):
@@ -82,6 +84,7 @@ def where_not_nan(a):
 
 class MeanBackward0(_Reduction):
     """out = mean(a)  ->  da = g/N broadcast to a's shape"""
+    saved_attrs = {"self_sym_numel": "count", "self_sym_sizes": "shape"}  # count: every element
 
     __slots__ = ("count",)
 
@@ -92,6 +95,8 @@ class MeanBackward0(_Reduction):
 
 class MeanBackward1(MeanBackward0):
     """out = mean(a, dims)  ->  da = g/N broadcast back over dims"""
+    saved_attrs = {"dim": "dims", "keepdim": "keepdim", "self_sym_sizes": "shape",
+                   "self_sym_numel": lambda node: int(np.prod(node.shape))}
 
 
 def mean(a, dim=None, keepdim=False, *, dtype=None):
@@ -119,6 +124,7 @@ def mean(a, dim=None, keepdim=False, *, dtype=None):
 
 class ProdBackward0(_Reduction):
     """out = prod(a)  ->  da_i = g * prod of the other elements (zero-safe)"""
+    saved_fields = ("self", "result")
 
     def backward(self, m, g):
         a, out = self.saved(m)
@@ -266,6 +272,7 @@ class _EvenlyDistribute(_Reduction):
 
 class MaxBackward1(_EvenlyDistribute):
     """out = max(a)  ->  g shared by the maximal elements (a 'gradient router')"""
+    saved_fields = ("self", "result")
 
 
 class MinBackward1(_EvenlyDistribute):
@@ -300,6 +307,8 @@ class MedianBackward0(_EvenlyDistribute):
 
 
 class MaxBackward0(_SelectAlongDim):
+    saved_fields = ("indices",)
+    saved_attrs = {"dim": "dim", "keepdim": "keepdim", "self_sym_sizes": "shape"}
     pass
 
 
@@ -450,6 +459,8 @@ def median(a, dim=None, keepdim=False):
 
 class LogsumexpBackward0(_Reduction):
     """out = log sum e^a  ->  da = g * e^(a - out)  (= g * softmax(a))"""
+    saved_fields = ("self", "result")
+    saved_attrs = {"dim": "dims", "keepdim": "keepdim"}
 
     def backward(self, m, g):
         a, out = self.saved(m)
@@ -492,6 +503,8 @@ def _softmax_axes(ndim, dim, name):
 
 class SoftmaxBackward0(Node):
     """out = e^a / sum e^a  ->  da = out * (g - sum(g * out))"""
+    saved_fields = ("result",)
+    saved_attrs = {"dim": lambda node: node.dim[0]}
 
     __slots__ = ("dim",)
 
@@ -502,6 +515,8 @@ class SoftmaxBackward0(Node):
 
 class LogSoftmaxBackward0(Node):
     """out = a - logsumexp(a)  ->  da = g - e^out * sum(g)"""
+    saved_fields = ("result",)
+    saved_attrs = {"dim": lambda node: node.dim[0]}
 
     __slots__ = ("dim",)
 

@@ -95,6 +95,7 @@ def _infer_shape(shape, numel):
 
 class ViewBackward0(Node):
     """out = a viewed with a new shape  ->  da = g reshaped back"""
+    saved_attrs = {"self_sym_sizes": "shape"}
 
     __slots__ = ("shape",)
 
@@ -249,6 +250,7 @@ def unsqueeze(a, dim):
 
 class TransposeBackward0(Node):
     """out = a with dims d0, d1 swapped  ->  da = g with them swapped back"""
+    saved_attrs = {"dim0": "d0", "dim1": "d1"}
 
     __slots__ = ("d0", "d1")
 
@@ -462,6 +464,7 @@ def repeat_interleave(a, repeats, dim=None):
 # -- joining and splitting --------------------------------------------------------------------
 class CatBackward0(Node):
     """out = [a; b; ...] along dim  ->  each input gets its slice of g"""
+    saved_attrs = {"dim": "dim"}
 
     __slots__ = ("dim", "sizes")
 
@@ -969,6 +972,8 @@ def index_put(a, indices, values, accumulate=False):
 
 class GatherBackward0(Node):
     """out[i][j] = a[i][index[i][j]] (dim 1)  ->  da = zeros with g added at index"""
+    saved_fields = ("index",)
+    saved_attrs = {"dim": "dim"}
 
     __slots__ = ("shape", "dim")
 

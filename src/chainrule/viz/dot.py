@@ -24,14 +24,6 @@ INSTALL_DOT = (
     "`conda install graphviz`. Without it, `.source` still gives the DOT text, and "
     "chainrule.viz.to_html(loss, 'graph.html') draws the graph in a browser.")
 
-# Names of saved values, as PyTorch's `_saved_*` attributes call them.
-_SAVED_NAMES = {
-    "MulBackward0": ("self", "other"), "DivBackward0": ("self", "other"),
-    "MaximumBackward0": ("self", "other"), "MinimumBackward0": ("self", "other"),
-    "MmBackward0": ("self", "mat2"), "BmmBackward0": ("self", "mat2"),
-    "MvBackward0": ("self", "vec"), "DotBackward0": ("self", "tensor"),
-    "PowBackward1": ("self", "exponent", "result"), "PowBackward2": ("exponent", "result"),
-}
 # Element-wise ops: an input of a smaller shape than the output was broadcast in forward, and
 # backward sums its gradient back down (Note [Broadcasting in backward] in ops/_core.py).
 _BROADCASTING_OPS = {
@@ -88,7 +80,7 @@ def size_to_str(size):
 def _saved_entries(fn):
     """(name, tensor-like) for each tensor the node saved, in torchviz's (alphabetical) order."""
     saved = fn._saved or ()
-    names = _SAVED_NAMES.get(type(fn).__name__)
+    names = type(fn).saved_fields
     entries = []
     for i, v in enumerate(saved):
         if isinstance(v, SavedOutput):
@@ -119,7 +111,7 @@ def _attributes(fn):
                 continue
     for name, _ in _saved_entries(fn):
         attrs[name] = "[saved tensor]"
-    names = _SAVED_NAMES.get(type(fn).__name__)
+    names = type(fn).saved_fields
     for i, v in enumerate(fn._saved or ()):
         if isinstance(v, (int, float, bool)):
             attrs.setdefault(names[i] if names and i < len(names) else f"saved{i}", str(v))
