@@ -113,3 +113,86 @@ def test_saved_tensors_are_gone_after_backward_numbers_stay():
         with pytest.raises(AttributeError):
             y.grad_fn._saved_no_such_field
     assert messages[0] == messages[1]
+
+
+# -- saved tensor hooks (torch.autograd.graph.saved_tensors_hooks) -----------------------------
+def _hooks_session(lib):
+    """The autograd notes' pack/unpack walk-through and its corner cases; returns what the hooks
+    saw and what came out, as text."""
+    log = []
+
+    def pack_hook(x):
+        log.append(f"Packing {x}")
+        return x
+
+    def unpack_hook(x):
+        log.append(f"Unpacking {x}")
+        return x
+
+    hooks = lib.autograd.graph.saved_tensors_hooks
+    a = lib.ones(5, requires_grad=True)
+    b = lib.ones(5, requires_grad=True) * 2
+    with hooks(pack_hook, unpack_hook):
+        y = a * b
+    log.append("backward")
+    y.sum().backward()
+    log.append(repr(a.grad))
+    with hooks(pack_hook, unpack_hook):
+        z = a.sigmoid()
+        w = z * z
+    log.append(repr(z.grad_fn._saved_result))
+    w.sum().backward()
+    log.append(repr(a.grad))
+    with hooks(pack_hook, unpack_hook):  # nothing needs a gradient: nothing is saved
+        lib.ones(2) * 3
+    with pytest.raises(RuntimeError) as caught:
+        with lib.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+            with hooks(pack_hook, unpack_hook):
+                pass
+    log.append(str(caught.value))
+    x = lib.tensor([1., 2., 3.], requires_grad=True)
+    store = []
+
+    def pack_to_store(t):  # what unpack returns is what backward uses
+        store.append(t.detach().clone() * 10)
+        return len(store) - 1
+
+    with hooks(pack_to_store, lambda k: store[k]):
+        y = x.pow(2)
+    y.sum().backward()
+    log.append(repr(x.grad))
+    with hooks(lambda t: t, lambda t: 3):
+        y = x.sin()
+    with pytest.raises(TypeError) as caught:
+        y.sum().backward()
+    log.append(str(caught.value))
+    with lib.autograd.graph.save_on_cpu():
+        y = (x * x).sum()
+    y.backward()
+    log.append(repr(x.grad))
+    with hooks(pack_hook, unpack_hook):
+        m = lib.ones(2, 2, requires_grad=True).mm(lib.full((2, 2), 3.0, requires_grad=True))
+    m.sum().backward()
+    x2 = lib.tensor([1., 2.], requires_grad=True)
+    with hooks(pack_hook, unpack_hook):  # second derivatives unpack in tensor mode
+        g, = lib.autograd.grad((x2 ** 3).sum(), x2, create_graph=True)
+    g.sum().backward()
+    log.append(repr(x2.grad))
+    return log
+
+
+def test_saved_tensors_hooks_session_matches_torch():
+    expected = _hooks_session(torch)
+    assert _hooks_session(chainrule) == expected
+    assert sum(line.startswith("Packing") for line in expected) >= 8
+
+
+def test_hooks_do_not_leak_out_of_their_context():
+    from chainrule.autograd import graph
+
+    with pytest.raises(ZeroDivisionError):
+        with chainrule.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            1 / 0
+    assert not graph._saved_tensors_hooks
+    x = chainrule.ones(2, requires_grad=True)
+    assert (x * x).grad_fn._versions is not graph.PACKED

@@ -46,6 +46,7 @@ class Node:
     # node} for what is kept outside `_saved` (`exponent`, `dim`...).
     saved_fields = ()
     saved_attrs = {}
+    pack_order = None  # the order PyTorch packs the saved tensors in, if not `_saved`'s
 
     def name(self):
         return type(self).__name__
@@ -96,6 +97,8 @@ class Node:
             vc = getattr(v, "_vc", None)
             versions.append(None if vc is None else vc[0])
         self._versions = versions
+        if _saved_tensors_hooks:
+            _pack(self, *_saved_tensors_hooks[-1])
 
     def saved(self, m):
         """The saved values as arrays (array mode) or tensors (tensor mode)."""
@@ -103,6 +106,8 @@ class Node:
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
         versions = self._versions
+        if versions is PACKED:
+            return _unpack(self, m.tensor_mode)
         if m.tensor_mode:
             return [m.unpack(v, self) if _check_version(v, e, self) else v
                     for v, e in zip(saved, versions)]
@@ -148,6 +153,8 @@ def _saved_field(node, field):
     saved = node._saved
     if saved is None:
         raise RuntimeError(FREED_MESSAGE)
+    if node._versions is PACKED:
+        saved = _unpack(node, True)
     value = saved[cls.saved_fields.index(field)]
     if isinstance(value, SavedOutput):
         t = Tensor._make(value._data, True, vc=value._vc)
@@ -158,6 +165,95 @@ def _saved_field(node, field):
 
         return tensor(value, dtype="float64" if isinstance(value, float) else None)
     return value
+
+
+# -- saved tensor hooks (torch.autograd.graph.saved_tensors_hooks) ------------------------------
+# The (pack, unpack) pairs in force, innermost last. A node saved while one is in force keeps
+# `pack(tensor)` in place of each tensor (`_versions` is then PACKED: what the hooks return is
+# theirs to keep consistent, so versions are not checked) and calls `unpack` on every read.
+_saved_tensors_hooks = []
+_hooks_disabled = []
+PACKED = ("packed by saved_tensors_hooks",)
+
+
+class _Packed:
+    __slots__ = ("value", "unpack_hook")
+
+    def __init__(self, value, unpack_hook):
+        self.value, self.unpack_hook = value, unpack_hook
+
+
+def _as_tensor(value, node):
+    if isinstance(value, SavedOutput):  # the hook sees the output itself, grad_fn and all
+        t = Tensor._make(value._data, True, vc=value._vc)
+        t._grad_fn, t._nr = node, value.nr
+        return t
+    return value
+
+
+def _pack(node, pack_hook, unpack_hook):
+    saved = node._saved
+    order = type(node).pack_order or range(len(saved))
+    packed = list(saved)
+    for i in order:
+        value = saved[i]
+        if isinstance(value, (SavedOutput, Tensor)):
+            packed[i] = _Packed(pack_hook(_as_tensor(value, node)), unpack_hook)
+    node._saved, node._versions = tuple(packed), PACKED
+
+
+def _unpack(node, tensor_mode):
+    saved = node._saved
+    order = type(node).pack_order or range(len(saved))
+    out = list(saved)
+    for i in order:
+        value = saved[i]
+        if isinstance(value, _Packed):
+            t = value.unpack_hook(value.value)
+            if not isinstance(t, Tensor):
+                raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                                f"got result of type {type(t).__name__}")
+            out[i] = t if tensor_mode else t._data
+    return out
+
+
+class saved_tensors_hooks:
+    """Within this context, every tensor saved for backward is passed through
+    `pack_hook(tensor) -> anything` and read back through `unpack_hook(that) -> tensor`."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        if _hooks_disabled:
+            raise RuntimeError(_hooks_disabled[-1])
+        _saved_tensors_hooks.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc):
+        _saved_tensors_hooks.pop()
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Keep saved tensors in CPU memory: where every tensor already lives, so they are kept as
+    they are (the hooks still run, as PyTorch's do)."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        super().__init__(lambda t: t, lambda t: t)
+
+
+class disable_saved_tensors_hooks:
+    """Within this context, entering saved_tensors_hooks raises RuntimeError(error_message)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        _hooks_disabled.append(self.error_message)
+        return self
+
+    def __exit__(self, *exc):
+        _hooks_disabled.pop()
 
 
 class _RemovableHandle:

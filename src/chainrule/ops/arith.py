@@ -103,6 +103,7 @@ def rsub(a, number, alpha=1):
 class MulBackward0(Node):
     """out = a * b  ->  da = g*b,  db = g*a   (a 'gradient switcher')"""
     saved_fields = ("self", "other")
+    pack_order = (1, 0)
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -126,6 +127,7 @@ def mul(a, b, *, out=None):
 class DivBackward0(Node):
     """out = a / b  ->  da = g/b,  db = -g*a/b^2"""
     saved_fields = ("self", "other")
+    pack_order = (1, 0)
 
     def backward(self, m, g):
         a, b = self.saved(m)

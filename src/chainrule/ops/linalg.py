@@ -34,6 +34,7 @@ def _is_transposed(array):
 class MmBackward0(Node):
     """out = A @ B  ->  dA = g @ B^T,  dB = A^T @ g"""
     saved_fields = ("self", "mat2")
+    pack_order = (1, 0)
 
     __slots__ = ("b_transposed",)
 
@@ -170,6 +171,7 @@ inner = dot
 class BmmBackward0(Node):
     """out[i] = A[i] @ B[i]  ->  dA = g @ B^T,  dB = A^T @ g (batch dims broadcast back by the engine)"""
     saved_fields = ("self", "mat2")
+    pack_order = (1, 0)
 
     def backward(self, m, g):
         a, b = self.saved(m)

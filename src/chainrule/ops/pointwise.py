@@ -371,6 +371,7 @@ def _clamp_tensor_bounds(a, lo, hi):
 class MaximumBackward0(Node):
     """out = max(a, b)  ->  the larger input gets g; ties split it half and half"""
     saved_fields = ("self", "other")
+    pack_order = (1, 0)
 
     def backward(self, m, g):
         a, b = self.saved(m)
@@ -383,6 +384,7 @@ class MaximumBackward0(Node):
 class MinimumBackward0(Node):
     """out = min(a, b)  ->  the smaller input gets g; ties split it half and half"""
     saved_fields = ("self", "other")
+    pack_order = (1, 0)
 
     def backward(self, m, g):
         a, b = self.saved(m)
