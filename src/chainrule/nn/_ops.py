@@ -466,6 +466,26 @@ def embedding(indices, weight, padding_idx):
     return out
 
 
+# -- packed sequences --------------------------------------------------------------------------
+class PackPaddedSequenceBackward0(Node):
+    """data = input[rows, cols] (each time step's live sequences, time-major)  ->
+    dinput = g written back at those places, zeros at the padding"""
+
+    __slots__ = ("shape", "key")
+
+    def backward(self, m, g):
+        return m.index_zeros(self.shape, self.key, g, False)
+
+
+def pack_padded(input, key):
+    """input[key] as one node; `key` is a pair of index arrays that never repeat a place."""
+    out = wrap(input._data[key])
+    node = record(PackPaddedSequenceBackward0, out, (input,))
+    if node is not None:
+        node.shape, node.key = input._data.shape, key
+    return out
+
+
 # -- padding -----------------------------------------------------------------------------------
 class ConstantPadNdBackward0(Node):
     """out = a framed by a constant (or cropped, for negative pads)  ->  da = g's inner region"""

@@ -21,7 +21,17 @@ Between layers, dropout (training only) is applied to the whole time-major layer
 PyTorch does, so its mask comes from the same random numbers. The cells are composed of
 chainrule ops, as PyTorch's are (so their grad_fn names are PyTorch's).
 
-PackedSequence inputs are not supported.
+A PackedSequence input runs as PyTorch's CPU kernel runs it: one input projection over the packed
+data, then step by step over the sequences still running at that step (the first
+batch_sizes[t] of the sorted batch), composed of chainrule ops; a sequence's final state is its
+state after its own last step, and the reverse direction starts each sequence at its own last
+step. The output is packed like the input; the final states are in the caller's batch order.
+
+    >>> packed = pack_padded_sequence(torch.randn(3, 5, 10), [5, 2, 4], batch_first=True,
+    ...                               enforce_sorted=False)
+    >>> out, (h_n, c_n) = lstm(packed)
+    >>> out.data.shape, h_n.shape
+    (torch.Size([11, 20]), torch.Size([2, 3, 20]))
 """
 from __future__ import annotations
 
@@ -34,17 +44,20 @@ from ..ops import linalg as _linalg, pointwise as _pw, shape as _shape
 from . import _ops, functional as F, init
 from .modules.module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
-def _refuse_packed(input, name):
-    if isinstance(input, tuple) or hasattr(input, "batch_sizes"):
+def _refuse_foreign_packed(input, name):
+    """Another library's packed sequence (torch's, say) would otherwise fail far from here."""
+    if hasattr(input, "batch_sizes") and not isinstance(input, PackedSequence):
         raise NotImplementedError(
-            f"chainrule's nn.{name} does not support PackedSequence inputs: pass a padded "
-            f"tensor of shape (L, N, H_in) (or (N, L, H_in) with batch_first=True) instead")
+            f"chainrule's nn.{name} runs chainrule's PackedSequence (from "
+            f"chainrule.nn.utils.rnn.pack_padded_sequence or pack_sequence), not "
+            f"{type(input).__name__}")
 
 
 def _gru_step(x_rz, x_n, h, w_hh_t, b_hh, two_h):
@@ -55,6 +68,65 @@ def _gru_step(x_rz, x_n, h, w_hh_t, b_hh, two_h):
     r, z = _shape.chunk(_pw.sigmoid(x_rz + h_rz), 2, 1)
     n = _pw.tanh(x_n + r * h_n)
     return (h - n) * z + n
+
+
+def _rnn_step(x, state, w_hh_t, relu):
+    """h' = act(xw + h W_hh^T), biases already in xw."""
+    pre = x + _linalg.mm(state[0], w_hh_t)
+    return (_pw.relu(pre) if relu else _pw.tanh(pre),)
+
+
+def _lstm_step(x, state, w_hh_t, w_hr_t):
+    """i, f, g, o = xw + h W_hh^T (biases already in xw); c' = s(f) c + s(i) tanh(g);
+    h' = s(o) tanh(c') (then @ W_hr^T)."""
+    h, c = state
+    i, f, g, o = _shape.chunk(x + _linalg.mm(h, w_hh_t), 4, 1)
+    c = _pw.sigmoid(f) * c + _pw.sigmoid(i) * _pw.tanh(g)
+    h = _pw.sigmoid(o) * _pw.tanh(c)
+    return (_linalg.mm(h, w_hr_t) if w_hr_t is not None else h), c
+
+
+def _gru_packed_step(x, state, w_hh_t, b_hh):
+    two_h = 2 * w_hh_t.shape[0]
+    x_rz, x_n = _shape.split(x, [two_h, x.shape[1] - two_h], 1)
+    return (_gru_step(x_rz, x_n, state[0], w_hh_t, b_hh, two_h),)
+
+
+def _packed_forward(xs, sizes, state, step, weights):
+    """Run `step` over the steps `xs` (xs[t]: the first sizes[t] sequences of the sorted batch);
+    a sequence's final state is set aside when it stops. Returns (outputs, final state)."""
+    outs, finished = [], []
+    for x, n in zip(xs, sizes):
+        if n < state[0].shape[0]:
+            finished.append([s[n:] for s in state])
+            state = [s[:n] for s in state]
+        state = step(x, state, *weights)
+        outs.append(state[0])
+    if finished:   # the shortest sequences stopped first and sit last in the batch
+        finished.append(state)
+        state = [_shape.cat([part[k] for part in reversed(finished)], 0)
+                 for k in range(len(state))]
+    return outs, state
+
+
+def _packed_reverse(xs, sizes, state0, step, weights):
+    """The same, backwards in time: each sequence starts from its initial state at its own
+    last step, joining the batch when the walk reaches it."""
+    outs = [None] * len(xs)
+    state = [s[:sizes[-1]] for s in state0]
+    for t in range(len(xs) - 1, -1, -1):
+        have = state[0].shape[0]
+        if sizes[t] > have:
+            state = [_shape.cat([s, s0[have:sizes[t]]], 0) for s, s0 in zip(state, state0)]
+        state = step(xs[t], state, *weights)
+        outs[t] = state[0]
+    return outs, state
+
+
+def _mini_batch(module, input, batch_sizes):
+    if batch_sizes is not None:
+        return int(batch_sizes[0])
+    return input.size(0) if module.batch_first else input.size(1)
 
 
 class RNNBase(Module):
@@ -177,14 +249,15 @@ class RNNBase(Module):
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
                              f"model: model.to({input.dtype})")
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        expected_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.size(-1)}")
 
     def get_expected_hidden_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(self, input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         size = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * num_directions, mini_batch, size)
@@ -199,7 +272,7 @@ class RNNBase(Module):
 
     def _prepare(self, input, hx):
         """Validate; return (batched input, batched hx or None, is_batched)."""
-        _refuse_packed(input, self._name())
+        _refuse_foreign_packed(input, self._name())
         self._check_input_dim(input)
         is_batched = input.dim() == 3
         if not is_batched:
@@ -267,8 +340,76 @@ class RNNBase(Module):
             x = _shape.transpose(x, 0, 1)
         return x, _shape.stack(h_n, 0), (_shape.stack(c_n, 0) if c_n else None)
 
+    # -- packed input ------------------------------------------------------------------------
+    def _forward_packed(self, packed, hx):
+        """(PackedSequence output, final state) as PyTorch: an initial state given in the
+        caller's batch order is put in sorted order first, and the final one put back."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            shape = (self.num_layers * (2 if self.bidirectional else 1), int(batch_sizes[0]))
+            real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+            hx = creation.zeros(shape + (real_hidden,), dtype=data.dtype)
+            if lstm:
+                hx = (hx, creation.zeros(shape + (self.hidden_size,), dtype=data.dtype))
+        elif sorted_indices is not None:
+            hx = _permute_state(hx, sorted_indices)
+        self.check_forward_args(data, hx, batch_sizes)
+        out, h_n, c_n = self._run_packed(data, batch_sizes.tolist(), *(hx if lstm else (hx,)))
+        state = (h_n, c_n) if lstm else h_n
+        if unsorted_indices is not None:
+            state = _permute_state(state, unsorted_indices)
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), state
+
+    def _run_packed(self, data, sizes, hx, cx=None):
+        """data: (N, H_in) packed rows; sizes: the batch size of every step; hx, cx: (D*layers,
+        B, H) in sorted order. Returns (packed output data, h_n, c_n)."""
+        mode, params = self.mode, self._parameters
+        num_directions = 2 if self.bidirectional else 1
+        h0s = _shape.unbind(hx, 0)
+        c0s = _shape.unbind(cx, 0) if cx is not None else None
+        h_n, c_n = [], []
+        x = data
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(num_directions):
+                k = layer * num_directions + direction
+                names = self._all_weights[k]
+                w_ih, w_hh = params[names[0]], params[names[1]]
+                b_ih, b_hh = (params[names[2]], params[names[3]]) if self.bias else (None, None)
+                state = [h0s[k]]
+                if mode == "GRU":
+                    xw = F.linear(x, w_ih, b_ih)
+                    step, weights = _gru_packed_step, (w_hh.t(), b_hh)
+                else:
+                    xw = F.linear(x, w_ih, b_ih + b_hh if self.bias else None)
+                    if mode == "LSTM":
+                        state.append(c0s[k])
+                        w_hr = params[names[-1]].t() if self.proj_size > 0 else None
+                        step, weights = _lstm_step, (w_hh.t(), w_hr)
+                    else:
+                        step, weights = _rnn_step, (w_hh.t(), mode == "RNN_RELU")
+                xs = _shape.split(xw, sizes, 0)
+                run = _packed_reverse if direction == 1 else _packed_forward
+                outs, state = run(xs, sizes, state, step, weights)
+                h_n.append(state[0])
+                if mode == "LSTM":
+                    c_n.append(state[1])
+                outputs.append(_shape.cat(outs, 0))
+            x = outputs[0] if num_directions == 1 else _shape.cat(outputs, 1)
+            if layer < self.num_layers - 1 and self.dropout > 0 and self.training:
+                x = F.dropout(x, self.dropout, True)
+        return x, _shape.stack(h_n, 0), (_shape.stack(c_n, 0) if c_n else None)
+
     def _finish(self, output, is_batched):
         return output if is_batched else output.squeeze(0 if self.batch_first else 1)
+
+
+def _permute_state(state, permutation):
+    """Reorder the batch (dim 1) of a state, or of both parts of an LSTM's (h, c)."""
+    if isinstance(state, (tuple, list)):
+        return tuple(s.index_select(1, permutation) for s in state)
+    return state.index_select(1, permutation)
 
 
 class RNN(RNNBase):
@@ -299,6 +440,8 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, hx, is_batched = self._prepare(input, hx)
         output, h_n, _ = self._run(input, hx)
         if not is_batched:
@@ -321,7 +464,7 @@ class LSTM(RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
     def get_expected_cell_size(self, input, batch_sizes=None):
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        mini_batch = _mini_batch(self, input, batch_sizes)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
@@ -333,7 +476,9 @@ class LSTM(RNNBase):
                                "Expected hidden[1] size {}, got {}")
 
     def forward(self, input, hx=None):
-        _refuse_packed(input, "LSTM")
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        _refuse_foreign_packed(input, "LSTM")
         self._check_input_dim(input)
         is_batched = input.dim() == 3
         if not is_batched:
@@ -374,6 +519,8 @@ class GRU(RNNBase):
         super().__init__("GRU", *args, **kwargs)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, hx, is_batched = self._prepare(input, hx)
         output, h_n, _ = self._run(input, hx)
         if not is_batched:
