@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from . import _dtype
+from .autograd import graph
 
 
 class _PrintOptions:
@@ -179,6 +180,11 @@ def _add_suffixes(tensor_str, suffixes, indent):
 
 
 def tensor_repr(t, prefix="tensor(", tensor_contents=None) -> str:
+    tangent = None
+    if graph.forward_ad_record is not None:
+        from .autograd.forward_ad import tangent_for_repr
+
+        tangent = tangent_for_repr(t)
     x = t._data
     indent = len(prefix)
     suffixes = []
@@ -203,4 +209,6 @@ def tensor_repr(t, prefix="tensor(", tensor_contents=None) -> str:
         suffixes.append(f"grad_fn=<{type(fn).__name__}>")
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent!r}")
     return _add_suffixes(prefix + body, suffixes, indent)

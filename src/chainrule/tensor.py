@@ -338,12 +338,26 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if _graph.forward_ad_record is not None:
+            _settle_forward_ad()
         if self._grad_fn is None and self._requires_grad and self._extra is not None:
-            stale_view_error(self._extra)
+            stale_view_error(self._extra, self._vc[0])
         return self._grad_fn
 
     @property
+    def _base(self):
+        """The tensor this one is a view of (through any chain of views), or None."""
+        return self._extra.base if self._extra is not None else None
+
+    def _is_view(self):
+        return self._base is not None
+
+    @property
     def is_leaf(self):
+        if _graph.forward_ad_record is not None:
+            _settle_forward_ad()
+        if self._grad_fn is None and self._requires_grad and self._extra is not None:
+            stale_view_error(self._extra, self._vc[0])
         return self._grad_fn is None
 
     @property
@@ -491,3 +505,10 @@ def _copy_subclass(src, new):
 from .autograd import engine as _engine, graph as _graph  # noqa: E402
 
 _graph.Tensor = Tensor  # the engine makes `.grad` tensors (see autograd/graph.py)
+
+
+def _settle_forward_ad():
+    """Finish the tangents still being computed, which detaches their helper nodes."""
+    from .autograd.forward_ad import _resolve_pending
+
+    _resolve_pending()

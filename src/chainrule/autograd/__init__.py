@@ -15,3 +15,4 @@ from .anomaly import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,  #
                       is_anomaly_check_nan_enabled)
 from .diagnose import why_no_grad, GraphLeakWarning, set_leak_warning  # noqa: F401,E402
 from . import functional  # noqa: F401,E402
+from . import forward_ad  # noqa: F401,E402

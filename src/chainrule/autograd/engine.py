@@ -65,6 +65,9 @@ def execute(roots, root_grads, *, retain_graph, create_graph, targets=None, capt
     capture: {(node, nr): slot}; gradients arriving there are collected and returned.
     accumulate: whether leaves' AccumulateGrad nodes add into `.grad` (False for autograd.grad).
     """
+    if graph.forward_ad_record is not None:  # tangents first: backward frees what they need
+        from .forward_ad import _resolve_pending
+        _resolve_pending()
     m = TENSOR_MATH if create_graph else ARRAY_MATH
     order = _collect([fn for fn, _ in roots])
     needed = None if targets is None else _needed(order, targets)

@@ -118,6 +118,11 @@ class Function(metaclass=FunctionMeta):
     vjp = backward
 
     @staticmethod
+    def jvp(ctx, *grad_inputs):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    @staticmethod
     def setup_context(ctx, inputs, output):
         raise NotImplementedError
 
@@ -132,12 +137,17 @@ class Function(metaclass=FunctionMeta):
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         uses_setup_context = cls.setup_context is not Function.setup_context
-        with grad_mode.no_grad():
+        tangents = _input_tangents(args) if graph.forward_ad_record is not None else None
+        if tangents is not None and cls.jvp is Function.jvp:
+            Function.jvp(ctx)
+        with grad_mode.no_grad(), _forward_ad_suspended(tangents):
             if uses_setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
+        if tangents is not None:
+            _set_output_tangents(cls, ctx, output, tangents)
         outputs = output if isinstance(output, tuple) else (output,)
         if not (grad_mode.state.enabled and any(t._requires_grad for t in tensor_args)):
             for o in outputs:
@@ -171,6 +181,41 @@ class Function(metaclass=FunctionMeta):
             Node.save(ctx, *[_saved_value(t, wrapped, ctx) for t in ctx._to_save])
             ctx._to_save = None  # the node owns them now, and frees them after backward
         return tuple(wrapped) if isinstance(output, tuple) else wrapped[0]
+
+
+# -- forward mode (see forward_ad.py): a custom Function's outputs get their tangents from its
+# `jvp(ctx, *input_tangents)`; its forward runs without tangents.
+def _input_tangents(args):
+    from . import forward_ad
+
+    Tensor = graph.Tensor
+    if not forward_ad.is_dual_input([a for a in args if isinstance(a, Tensor)]):
+        return None
+    return [forward_ad._tangent(a) if isinstance(a, Tensor) else None for a in args]
+
+
+def _forward_ad_suspended(tangents):
+    from contextlib import nullcontext
+    from . import forward_ad
+
+    return nullcontext() if tangents is None else forward_ad._suspended()
+
+
+def _set_output_tangents(cls, ctx, output, tangents):
+    from . import forward_ad
+
+    saved = tuple(getattr(ctx, "_saved_for_forward", None) or ctx._to_save or ())
+    ctx._saved, ctx._versions = saved, [None] * len(saved)  # what ctx.saved_tensors reads
+    try:
+        with forward_ad._suspended():
+            result = cls.jvp(ctx, *tangents)
+    finally:
+        ctx._saved, ctx._versions = (), None
+    outputs = output if isinstance(output, tuple) else (output,)
+    results = result if isinstance(result, tuple) else (result,)
+    for o, t in zip(outputs, results):
+        if isinstance(o, graph.Tensor) and t is not None:
+            forward_ad._set_tangent(o, t)
 
 
 def _saved_value(t, outputs, node):

@@ -363,13 +363,16 @@ NO_GRAD_VIEW_STALE = (
     "tracked) or both outside (if you want the inplace to be tracked).")
 
 
-def stale_view_error(extra):
+def stale_view_error(extra, version=None):
     """Raise PyTorch's error for a view that may not be used after its base was written in
-    place (an output of split/unbind, or a view made under no_grad)."""
+    place (an output of split/unbind, or a view made under no_grad: written in place since,
+    in any grad mode, it has no history PyTorch could give it). `version`: the view's own."""
     flags = extra.__dict__
     if flags.get("stale_multi_output"):
         raise multi_output_view_error(*extra.stale_multi_output, True)
-    if flags.get("stale_no_grad_view"):
+    if flags.get("stale_no_grad_view") or (
+            version is not None and flags.get("no_grad_view")
+            and version != flags.get("no_grad_view_version", version)):
         raise RuntimeError(NO_GRAD_VIEW_STALE)
 
 
@@ -383,7 +386,7 @@ def grad_accumulator(tensor) -> AccumulateGrad:
     if node is None:
         extra = tensor._extra
         if extra is not None and extra.__dict__:
-            stale_view_error(extra)
+            stale_view_error(extra, tensor._vc[0])
             if extra.__dict__.get("no_grad_view"):
                 return None
         node = AccumulateGrad(tensor)
@@ -403,11 +406,14 @@ def edge(tensor):
 
 def needs_grad(*tensors) -> bool:
     """True when grad mode is on and some input requires grad: only then is a node recorded."""
-    if not _grad_state.enabled:
-        return False
-    for t in tensors:
-        if t is not None and t._requires_grad:
-            return True
+    if _grad_state.enabled:
+        for t in tensors:
+            if t is not None and t._requires_grad:
+                return True
+    if forward_ad_record is not None:  # a dual level is open: an input may carry a tangent
+        from .forward_ad import is_dual_input
+
+        return is_dual_input(tensors)
     return False
 
 
@@ -418,6 +424,10 @@ def record(node_cls, out, inputs):
     op, so it is written for speed: one pass builds the edges and notices whether any input
     requires grad.
     """
+    if forward_ad_record is not None:
+        node = forward_ad_record(node_cls, out, inputs)
+        if node is not NOT_DUAL:
+            return node
     if not _grad_state.enabled:
         return None
     edges = []
@@ -457,19 +467,35 @@ _NO_EDGE = (None, 0)
 
 def record_multi(node_cls, outs, inputs):
     """`record` for ops with several differentiable outputs (split, unbind)."""
+    if forward_ad_record is not None:
+        node = forward_ad_record(node_cls, outs[0], inputs, outs)
+        if node is not NOT_DUAL:
+            return node
     if not needs_grad(*inputs):
         return None
-    node = node_cls.__new__(node_cls)
-    node.next_functions = tuple([edge(t) if t is not None else (None, 0) for t in inputs])
-    node._saved = ()
-    node._versions = None
-    node._meta = tuple((o._data.shape, o._data.dtype) for o in outs)
-    node.n_outputs = len(outs)
-    node._seq = _next_seq()
-    node._hooks = node._pre_hooks = node._tensor_hooks = node._metadata = None
+    node = new_node(node_cls, [edge(t) if t is not None else (None, 0) for t in inputs], outs)
     for i, o in enumerate(outs):
         o._grad_fn, o._requires_grad, o._nr = node, True, i
     return node
+
+
+def new_node(node_cls, edges, outs):
+    """A node of `node_cls` with these input edges, for these outputs (not yet attached)."""
+    node = node_cls.__new__(node_cls)
+    node.next_functions = tuple(edges)
+    node._saved = ()
+    node._versions = None
+    node._meta = tuple((o._data.shape, o._data.dtype) for o in outs)
+    if len(outs) > 1:
+        node.n_outputs = len(outs)
+    node._seq = _next_seq()
+    node._hooks = node._pre_hooks = node._tensor_hooks = node._metadata = None
+    return node
+
+
+# forward_ad.record while a dual level is open (see autograd/forward_ad.py), else None.
+forward_ad_record = None
+NOT_DUAL = object()  # what forward_ad_record returns for an op with no dual input
 
 
 # Set by the anomaly detector (autograd.anomaly) to capture where each node was created.

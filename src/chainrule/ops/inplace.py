@@ -17,7 +17,7 @@ import numpy as np
 from ..tensor import Tensor
 
 from .. import _dtype, _errors
-from ..autograd import grad_mode
+from ..autograd import grad_mode, graph
 from ..autograd.graph import SavedOutput, _next_seq, multi_output_view_error
 from ..autograd.math import TENSOR_MATH
 from ._core import Node, as_tensor_arg, needs_grad, record
@@ -156,6 +156,9 @@ def commit(t, new, first_seq=None, overlap=True):
     `first_seq`: nodes numbered after it were made by the op that computed `new`; what they
     saved of `t` is the value about to be overwritten, so they get a snapshot of it.
     """
+    if graph.forward_ad_record is not None:  # first: the tangent may need t's old value
+        from ..autograd.forward_ad import carry_tangent
+        carry_tangent(new, t)
     check_inplace(t, overlap)
     if new._grad_fn is not None and t._extra is not None and t._extra.__dict__.get("no_grad_view"):
         raise RuntimeError(NO_GRAD_VIEW_INPLACE)  # writing a history into a no_grad view

@@ -43,6 +43,7 @@ def _view(src, data, view_fn):
                                    and src_extra.__dict__.get("no_grad_view")):
         out._requires_grad = src._requires_grad
         extra.no_grad_view = True
+        extra.no_grad_view_version = out._vc[0]  # written in place since: no grad_fn to give
     if parent._grad_fn is not None or (not parent._requires_grad and data.dtype.kind == "f"):
         _remember_view(parent, out)
     return out
