@@ -157,3 +157,6 @@ absolute = abs  # noqa: F821
 negative = neg  # noqa: F821
 subtract, multiply, divide = sub, mul, div  # noqa: F821
 
+
+from . import func  # noqa: E402,F401  (torch.func: grad, vmap, jacrev... see func/__init__.py)
+vmap = func.vmap
