@@ -43,3 +43,15 @@ def test_variable_errors_and_warnings_match_torch():
         messages.append((str(caught.value), [str(w.message) for w in seen]))
     assert messages[0] == messages[1]
     assert messages[0][1]
+
+
+@pytest.mark.parametrize("args", [([0.1, 2],), (2, 3), (), (torch.Size([4]),), (2,)],
+                         ids=["data", "sizes", "empty", "Size", "one size"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_tensor_new_keeps_the_dtype(args, dtype):
+    ours_args = tuple(chainrule.Size(a) if isinstance(a, torch.Size) else a for a in args)
+    expected = torch.ones(2, dtype=getattr(torch, dtype)).new(*args)
+    got = chainrule.ones(2, dtype=getattr(chainrule, dtype)).new(*ours_args)
+    assert str(got.dtype) == str(expected.dtype) and tuple(got.shape) == tuple(expected.shape)
+    if args and isinstance(args[0], list):
+        assert got.tolist() == expected.tolist()

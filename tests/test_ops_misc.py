@@ -221,3 +221,27 @@ def test_matmul_error_names_both_shapes_as_in_the_lecture():
     with pytest.raises(RuntimeError, match=r"^mat1 and mat2 shapes cannot be multiplied "
                                            r"\(64x1000 and 100x10\)$"):
         chainrule.randn(64, 1000) @ chainrule.randn(100, 10)
+
+
+def test_broadcast_tensors_returns_inputs_already_of_the_broadcast_shape():
+    import torch
+
+    for lib in (torch, chainrule):
+        a, b = lib.ones(2, 3), lib.ones(2, 3, requires_grad=True)
+        x, y = lib.broadcast_tensors(a, b)
+        assert x is a and y is b
+        x, y = lib.broadcast_tensors(lib.ones(1, 3), b)
+        assert x.shape == (2, 3) and y is b
+
+
+def test_normal_with_zero_dim_tensor_arguments_is_zero_dim():
+    import torch
+
+    for lib in (torch, chainrule):
+        lib.manual_seed(0)
+        m, s = lib.tensor(0.5, dtype=lib.float64), lib.tensor(2.0, dtype=lib.float64)
+        assert lib.normal(m, s).shape == () and lib.normal(m, 1.0).shape == ()
+    torch.manual_seed(3)
+    chainrule.manual_seed(3)
+    assert chainrule.normal(chainrule.tensor(0.5), chainrule.tensor(2.0)).item() == \
+        torch.normal(torch.tensor(0.5), torch.tensor(2.0)).item()

@@ -456,7 +456,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         else:
             data = _normal_values(g, shape, np_dtype, 0.0, float(std))
         data = (data + np.asarray(m).astype(np_dtype, copy=False)).astype(np_dtype, copy=False)
-        return _make(np.ascontiguousarray(data))
+        return _make(np.array(data, order="C"))  # (ascontiguousarray makes 0-d results 1-d)
     shape = tuple(int(v) for v in size)
     data = _normal_values(g, shape, _float_dtype(dtype), float(mean), float(std))
     return _finish(data, requires_grad, device)

@@ -120,7 +120,8 @@ class Tensor:
         """Legacy constructor: `Tensor([1., 2.])` copies data as the default float dtype,
         `Tensor(2, 3)` / `Tensor(size)` allocate, `Tensor(t)` aliases `t`."""
         _check_device(device)
-        default_np = _dtype.get_default_dtype().np
+        default_np = (_dtype.as_dtype(dtype) if dtype is not None else
+                      _dtype.get_default_dtype()).np
         self._grad = self._grad_fn = self._acc = self._extra = None
         self._requires_grad = False
         self._nr = 0
@@ -140,6 +141,10 @@ class Tensor:
             # PyTorch leaves the memory uninitialized; zeros are a valid choice of garbage
             data = np.zeros(tuple(int(s) for s in shape) if args else (0,), dtype=default_np)
         self._data = data
+
+    def new(self, *args, device=None):
+        """Legacy `x.new(...)`: the legacy constructor, with x's dtype."""
+        return type(self)(*args, device=device, dtype=self.dtype)
 
     def _ensure_extra(self) -> _Extra:
         if self._extra is None:

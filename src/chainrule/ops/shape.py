@@ -413,7 +413,8 @@ def broadcast_tensors(*tensors):
     shape = ()
     for t_ in tensors:
         shape = _errors.broadcast_shapes(shape, t_._data.shape)
-    return tuple(expand(t_, shape) for t_ in tensors)
+    # a tensor of the broadcast shape already comes back as itself, as in PyTorch
+    return tuple(t_ if t_._data.shape == shape else expand(t_, shape) for t_ in tensors)
 
 
 class RepeatBackward0(Node):
