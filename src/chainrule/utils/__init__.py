@@ -1,2 +1,3 @@
-"""Utilities: data loading."""
+"""Utilities: data loading, activation checkpointing."""
 from . import data  # noqa: F401
+from . import checkpoint  # noqa: F401
