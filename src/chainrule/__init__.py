@@ -123,6 +123,7 @@ from . import accelerator  # noqa: E402,F401
 
 # Linear algebra, special functions and dtype limits (see linalg.py, special.py, _info.py).
 from . import linalg, special  # noqa: E402,F401
+from .linalg import cholesky_solve, cholesky_inverse, triangular_solve  # noqa: E402,F401
 from . import distributions  # noqa: E402,F401
 from ._info import finfo, iinfo  # noqa: E402,F401
 from .creation import tril_indices, triu_indices  # noqa: E402,F401

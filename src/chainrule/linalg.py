@@ -16,7 +16,7 @@ from .return_types import make_return_type
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "inv_ex", "det", "slogdet", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "eigh", "eigvalsh", "svd", "svdvals", "qr",
            "pinv", "matrix_power", "matrix_exp", "matrix_rank", "cross", "multi_dot", "vecdot",
-           "diagonal", "lstsq", "matmul", "cond", "vander", "LinAlgError"]
+           "diagonal", "lstsq", "matmul", "cond", "vander", "LinAlgError", "solve_triangular"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -97,8 +97,53 @@ def inv_ex(A, *, check_errors=False, out=None):
 
 
 def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
-    return make_return_type("linalg_cholesky_ex", ("L", "info"))(
-        *_with_info(cholesky(A, upper), A))
+    """L and LAPACK's info (0, or the order of the first leading minor that is not
+    positive-definite, with L factored up to there); raises only with check_errors."""
+    result = make_return_type("linalg_cholesky_ex", ("L", "info"))
+    _L._square(A, "linalg.cholesky_ex")
+    _, info = _L.cholesky_with_info(A._data)
+    if not info.any():
+        return result(*_with_info(cholesky(A, upper), A))
+    if check_errors:
+        raise _L.cholesky_error("linalg.cholesky_ex", info)
+    L, info = _L.cholesky_with_info(A._data)
+    L = np.swapaxes(L, -1, -2) if upper else L
+    return result(wrap(np.ascontiguousarray(L)), wrap(info))
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+    """X with A X = B (X A = B if not left), A read as upper or lower triangular; gradients
+    reach only A's triangle (not its diagonal when unitriangular), as in PyTorch."""
+    T = _S.triu(A) if upper else _S.tril(A)
+    if unitriangular:
+        T = _A.add(_S.triu(T, 1) if upper else _S.tril(T, -1), _eye_like(A))
+    return solve(T, B, left=left)
+
+
+def _eye_like(A):
+    from .creation import eye
+
+    return eye(A.shape[-1], dtype=A.dtype)
+
+
+def cholesky_solve(B, L, upper=False, *, out=None):
+    """X with (L L^T) X = B, from the Cholesky factor L (U^T U with upper)."""
+    Lt = _S.mT(L)
+    first, second = (Lt, L) if upper else (L, Lt)
+    return solve(second, solve(first, B))
+
+
+def cholesky_inverse(L, upper=False, *, out=None):
+    return cholesky_solve(_eye_like(L), L, upper)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """Deprecated torch.triangular_solve: (solution, a copy of A)."""
+    coefficient = _S.mT(A) if transpose else A
+    solution = solve_triangular(coefficient, b, upper=upper != transpose,
+                                unitriangular=unitriangular)
+    return make_return_type("triangular_solve", ("solution", "cloned_coefficient"))(
+        solution, A.clone())
 
 
 def solve_ex(A, B, *, left=True, check_errors=False, out=None):

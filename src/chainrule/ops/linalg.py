@@ -894,11 +894,9 @@ def cholesky(A, upper=False, *, out=None):
     from ._core import SavedOutput
 
     x = _square(A, "linalg.cholesky")
-    try:
-        L = np.linalg.cholesky(x)
-    except np.linalg.LinAlgError:
-        raise LinAlgError("linalg.cholesky: The factorization could not be completed because the "
-                          "input is not positive-definite.") from None
+    L, info = cholesky_with_info(x)
+    if info.any():
+        raise cholesky_error("linalg.cholesky", info)
     data = np.swapaxes(L, -1, -2).copy() if upper else L
     out = wrap(data.astype(x.dtype, copy=False))
     node = record(LinalgCholeskyExBackward0, out, (A,))
@@ -906,6 +904,45 @@ def cholesky(A, upper=False, *, out=None):
         node.upper = upper
         node.save(SavedOutput(out))
     return out
+
+
+def cholesky_with_info(x):
+    """(L, info) as LAPACK's potrf gives them: info = k > 0 where the leading minor of order k
+    is not positive-definite, and L factored up to that column (the failing pivot stored)."""
+    try:
+        return np.linalg.cholesky(x), np.zeros(x.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        pass
+    flat = x.reshape(-1, *x.shape[-2:])
+    Ls, infos = zip(*(_cholesky_one(a) for a in flat))
+    return np.stack(Ls).reshape(x.shape), np.array(infos, np.int32).reshape(x.shape[:-2])
+
+
+def _cholesky_one(a):
+    try:
+        return np.linalg.cholesky(a), 0
+    except np.linalg.LinAlgError:
+        pass
+    L = np.tril(a).astype(a.dtype)  # columns past the failure keep A's values, as in LAPACK
+    for j in range(a.shape[0]):
+        pivot = a[j, j] - L[j, :j] @ L[j, :j]
+        if not pivot > 0:
+            L[j, j] = pivot
+            return L, j + 1
+        L[j, j] = np.sqrt(pivot)
+        L[j + 1:, j] = (a[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / L[j, j]
+    return L, 0
+
+
+def cholesky_error(name, info):
+    """PyTorch's error for the first matrix (of a batch) that is not positive-definite."""
+    where = np.argwhere(info > 0)[0]
+    batch = f"(Batch element {np.ravel_multi_index(tuple(where), info.shape)}): " \
+        if info.ndim else ""
+    order = info[tuple(where)]
+    return LinAlgError(f"{name}: {batch}The factorization could not be completed because the "
+                       f"input is not positive-definite (the leading minor of order {order} is "
+                       "not positive-definite).")
 
 
 class LinalgEighBackward0(Node):
