@@ -491,3 +491,10 @@ def test_leaf_created_under_no_grad_still_requires_grad():
             x = lib.ones(2, requires_grad=True)
             return x.requires_grad, x.is_leaf, repr(x)
     assert_same(scenario)
+
+
+def test_split_into_a_single_piece_backpropagates():
+    x = cr.ones(3, requires_grad=True)
+    (piece,) = x.split(3, 0)
+    (piece * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0] and type(piece.grad_fn).__name__ == "SplitBackward0"

@@ -486,8 +486,8 @@ def new_node(node_cls, edges, outs):
     node._saved = ()
     node._versions = None
     node._meta = tuple((o._data.shape, o._data.dtype) for o in outs)
-    if len(outs) > 1:
-        node.n_outputs = len(outs)
+    if len(outs) != 1 or not isinstance(node_cls.n_outputs, int):  # multi-output classes
+        node.n_outputs = len(outs)                                    # hold it in a slot
     node._seq = _next_seq()
     node._hooks = node._pre_hooks = node._tensor_hooks = node._metadata = None
     return node
