@@ -8,6 +8,7 @@ C*kh*kw products in another order than NumPy's matmul).
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -26,29 +27,31 @@ def _out_size(size, k, s, d):
     return (size - d * (k - 1) - 1) // s + 1
 
 
+def _window_slices(k_offsets, s, d, outs):
+    """Per spatial dim, the input positions that kernel offset i meets at each output."""
+    return tuple(slice(i * dd, i * dd + ss * (o - 1) + 1, ss)
+                 for i, ss, dd, o in zip(k_offsets, s, d, outs))
+
+
 def _im2col_array(x, k, s, d):
-    """(N, C, H, W) -> (N, C*kh*kw, OH*OW)"""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (dh, dw) = k, s, d
-    oh, ow = _out_size(h, kh, sh, dh), _out_size(w, kw, sw, dw)
-    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j] = x[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                                 j * dw: j * dw + sw * (ow - 1) + 1: sw]
-    return cols.reshape(n, c * kh * kw, oh * ow)
+    """(N, C, *spatial) -> (N, C*prod(k), prod(out)); one strided copy per kernel offset."""
+    n, c, *sizes = x.shape
+    outs = [_out_size(size, kk, ss, dd) for size, kk, ss, dd in zip(sizes, k, s, d)]
+    cols = np.empty((n, c) + tuple(k) + tuple(outs), dtype=x.dtype)
+    for offsets in itertools.product(*map(range, k)):
+        cols[(slice(None), slice(None)) + offsets] = x[(Ellipsis,) + _window_slices(
+            offsets, s, d, outs)]
+    return cols.reshape(n, c * math.prod(k), math.prod(outs))
 
 
 def _col2im_array(cols, shape, k, s, d):
-    n, c, h, w = shape
-    (kh, kw), (sh, sw), (dh, dw) = k, s, d
-    oh, ow = _out_size(h, kh, sh, dh), _out_size(w, kw, sw, dw)
-    cols = np.asarray(cols).reshape(n, c, kh, kw, oh, ow)
+    n, c, *sizes = shape
+    outs = [_out_size(size, kk, ss, dd) for size, kk, ss, dd in zip(sizes, k, s, d)]
+    cols = np.asarray(cols).reshape((n, c) + tuple(k) + tuple(outs))
     out = np.zeros(shape, dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            out[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                j * dw: j * dw + sw * (ow - 1) + 1: sw] += cols[:, :, i, j]
+    for offsets in itertools.product(*map(range, k)):
+        out[(Ellipsis,) + _window_slices(offsets, s, d, outs)] += cols[
+            (slice(None), slice(None)) + offsets]
     return out
 
 
@@ -75,7 +78,8 @@ class Col2ImBackward0(Node):
 
 
 def im2col(x, k, s=1, d=1):
-    k, s, d = _pair(k), _pair(s), _pair(d)
+    n = x.dim() - 2
+    k, s, d = _pair(k, n), _pair(s, n), _pair(d, n)
     out = wrap(_im2col_array(x._data, k, s, d))
     node = record(Im2ColBackward0, out, (x,))
     if node is not None:
@@ -84,7 +88,8 @@ def im2col(x, k, s=1, d=1):
 
 
 def col2im(cols, shape, k, s=1, d=1):
-    k, s, d = _pair(k), _pair(s), _pair(d)
+    n = len(shape) - 2
+    k, s, d = _pair(k, n), _pair(s, n), _pair(d, n)
     out = wrap(_col2im_array(cols._data, tuple(shape), k, s, d))
     node = record(Col2ImBackward0, out, (cols,))
     if node is not None:
@@ -93,12 +98,16 @@ def col2im(cols, shape, k, s=1, d=1):
 
 
 # -- functional forms -------------------------------------------------------------------------
-def _pad2d(x, ph, pw, value=0.0):
-    if ph == 0 and pw == 0:
+def _pad_sym(x, pads, value=0.0):
+    """Pad each spatial dim d by pads[d] on both sides."""
+    if not any(pads):
         return x
     from .functional import pad
 
-    return pad(x, (pw, pw, ph, ph), value=value)
+    widths = []
+    for p in reversed(pads):  # F.pad lists the last dim first
+        widths += [p, p]
+    return pad(x, tuple(widths), value=value)
 
 
 def _same_padding(k, d):
@@ -112,45 +121,59 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.dim() != 4:
         return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
                       groups).squeeze(0)
-    return composite("ConvolutionBackward0", _conv2d, (input, weight, bias), stride, padding,
+    return composite("ConvolutionBackward0", _conv_nd, (input, weight, bias), stride, padding,
                      dilation, groups)
 
 
-def _conv2d(x, weight, bias, stride, padding, dilation, groups):
-    o, cg, kh, kw = weight.shape
-    s, d = _pair(stride), _pair(dilation)
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got "
+                           f"input of size: {list(input.shape)}")
+    if input.dim() == 4:
+        return conv3d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    return composite("ConvolutionBackward0", _conv_nd, (input, weight, bias), stride, padding,
+                     dilation, groups)
+
+
+def _conv_nd(x, weight, bias, stride, padding, dilation, groups):
+    """x: (N, C, *spatial), weight: (O, C / groups, *kernel)."""
+    o, cg, *k = weight.shape
+    nd = len(k)
+    s, d = _pair(stride, nd), _pair(dilation, nd)
     if isinstance(padding, str):
         if padding == "valid":
-            ph = pw = 0
+            pads = (0,) * nd
         elif padding == "same":
-            (t, b), (l, r) = _same_padding(kh, d[0]), _same_padding(kw, d[1])
-            if t != b or l != r:
+            before_after = [_same_padding(kk, dd) for kk, dd in zip(k, d)]
+            if any(b != a for b, a in before_after):  # uneven: pad explicitly first
                 from .functional import pad
-                x = pad(x, (l, r, t, b))
-                ph = pw = 0
+                widths = [w for ba in reversed(before_after) for w in ba]
+                x = pad(x, tuple(widths))
+                pads = (0,) * nd
             else:
-                ph, pw = t, l
+                pads = tuple(b for b, _ in before_after)
         else:
             raise ValueError(f"Invalid padding string '{padding}'")
     else:
-        ph, pw = _pair(padding)
-    n, c, h, w = x.shape
+        pads = _pair(padding, nd)
+    n, c = x.shape[:2]
     if c != cg * groups:
         raise RuntimeError(
             f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
             f"{list(x.shape)} to have {cg * groups} channels, but got {c} channels instead")
-    x = _pad2d(x, ph, pw)
-    hp, wp = x.shape[2], x.shape[3]
-    oh, ow = _out_size(hp, kh, s[0], d[0]), _out_size(wp, kw, s[1], d[1])
-    cols = im2col(x, (kh, kw), s, d)                          # (N, C*kh*kw, L)
+    x = _pad_sym(x, pads)
+    outs = tuple(_out_size(size, kk, ss, dd) for size, kk, ss, dd in zip(x.shape[2:], k, s, d))
+    cols = im2col(x, k, s, d)                                  # (N, C*prod(k), L)
+    length = math.prod(outs)
     if groups == 1:
         out = weight.reshape(o, -1).matmul(cols)               # (N, O, L)
     else:
-        cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
-        out = weight.reshape(groups, o // groups, -1).matmul(cols).reshape(n, o, oh * ow)
-    out = out.reshape(n, o, oh, ow)
+        cols = cols.reshape(n, groups, cg * math.prod(k), length)
+        out = weight.reshape(groups, o // groups, -1).matmul(cols).reshape(n, o, length)
+    out = out.reshape((n, o) + outs)
     if bias is not None:
-        out = out + bias.reshape(1, o, 1, 1)
+        out = out + bias.reshape((1, o) + (1,) * nd)
     return out
 
 
@@ -164,57 +187,74 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _conv1d(x, weight, bias, stride, padding, dilation, groups):
     pad = padding if isinstance(padding, str) else (0, _pair(padding, 1)[0])
-    return _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _pair(stride, 1)[0]), pad,
-                   (1, _pair(dilation, 1)[0]), groups).squeeze(2)
+    return _conv_nd(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _pair(stride, 1)[0]), pad,
+                    (1, _pair(dilation, 1)[0]), groups).squeeze(2)
 
 
-def _pool_windows(input, kernel_size, stride, padding, dilation, fill, ceil_mode, name):
+def _pool_windows(input, nd, kernel_size, stride, padding, dilation, fill, ceil_mode, name):
+    """Every pooling window of an (N, C, *spatial) or unbatched input as
+    (N, C, prod(kernel), *out), after padding with `fill`."""
     if ceil_mode:
         raise NotImplementedError(f"{name}: ceil_mode=True is not supported by chainrule")
-    batched = input.dim() == 4
+    batched = input.dim() == nd + 2
     x = input if batched else input.unsqueeze(0)
-    k = _pair(kernel_size)
+    k = _pair(kernel_size, nd)
     s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
-        else _pair(stride)
-    (ph, pw), d = _pair(padding), _pair(dilation)
-    if ph > k[0] // 2 or pw > k[1] // 2:
-        raise RuntimeError("pad should be at most half of effective kernel size, but got "
-                           f"pad={ph if ph > k[0] // 2 else pw}, "
-                           f"kernel_size={k[0] if ph > k[0] // 2 else k[1]} and dilation={d[0]}")
-    n, c, h, w = x.shape
-    x = _pad2d(x, ph, pw, fill)
-    oh, ow = _out_size(h + 2 * ph, k[0], s[0], d[0]), _out_size(w + 2 * pw, k[1], s[1], d[1])
-    cols = im2col(x, k, s, d).reshape(n, c, k[0] * k[1], oh, ow)
-    return cols, batched, k, (oh, ow), (ph, pw), s, d
+        else _pair(stride, nd)
+    p, d = _pair(padding, nd), _pair(dilation, nd)
+    for pp, kk in zip(p, k):
+        if pp > kk // 2:
+            raise RuntimeError("pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={d[0]}")
+    n, c, *sizes = x.shape
+    outs = tuple(_out_size(size + 2 * pp, kk, ss, dd)
+                 for size, pp, kk, ss, dd in zip(sizes, p, k, s, d))
+    cols = im2col(_pad_sym(x, p, fill), k, s, d).reshape((n, c, math.prod(k)) + outs)
+    return cols, batched, k, outs, p, s, d
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
-    out = composite("MaxPool2DWithIndicesBackward0", _max_pool2d, (input,), kernel_size, stride,
-                    padding, dilation, ceil_mode)
+def _max_pool(name, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
+              return_indices):
+    out = composite(name, _max_pool_values, (input,), nd, kernel_size, stride, padding,
+                    dilation, ceil_mode)
     if not return_indices:
         return out
     from ..autograd.grad_mode import no_grad
 
     with no_grad():
-        cols, batched, k, (oh, ow), (ph, pw), s, d = _pool_windows(
-            input.detach(), kernel_size, stride, padding, dilation, -math.inf, ceil_mode,
-            "max_pool2d")
-        arg = cols.argmax(dim=2)
-    # flat index into the (unpadded) input plane of each window's maximum, as PyTorch returns
-    w_in = input.shape[-1]
-    ki, kj = arg._data // k[1], arg._data % k[1]
-    rows = np.arange(oh)[:, None] * s[0] - ph + ki * d[0]
-    cols_ = np.arange(ow)[None, :] * s[1] - pw + kj * d[1]
-    idx = wrap((rows * w_in + cols_).astype(np.int64))
+        cols, batched, k, outs, p, s, d = _pool_windows(
+            input.detach(), nd, kernel_size, stride, padding, dilation, -math.inf, ceil_mode,
+            name)
+        arg = cols._data.argmax(axis=2)
+    # flat index into the (unpadded) input volume of each window's maximum, as PyTorch returns
+    offsets = np.unravel_index(arg, k)
+    coords = []
+    for dim in range(nd):
+        grid = np.arange(outs[dim]).reshape((-1,) + (1,) * (nd - 1 - dim))
+        coords.append(grid * s[dim] - p[dim] + offsets[dim] * d[dim])
+    idx = wrap(np.ravel_multi_index(coords, tuple(input.shape[-nd:])).astype(np.int64))
     return out, (idx if batched else idx.squeeze(0))
 
 
-def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode):
-    cols, batched = _pool_windows(input, kernel_size, stride, padding, dilation, -math.inf,
-                                  ceil_mode, "max_pool2d")[:2]
+def _max_pool_values(input, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    cols, batched = _pool_windows(input, nd, kernel_size, stride, padding, dilation, -math.inf,
+                                  ceil_mode, f"max_pool{nd}d")[:2]
     out = cols.max(dim=2)[0]  # the gradient goes to the first maximum, as PyTorch's
     return out if batched else out.squeeze(0)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    return _max_pool("MaxPool2DWithIndicesBackward0", 2, input, kernel_size, stride, padding,
+                     dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+    return _max_pool("MaxPool3DWithIndicesBackward0", 3, input, kernel_size, stride, padding,
+                     dilation, ceil_mode, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -228,24 +268,45 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out.squeeze(-2)
 
 
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=False):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    return composite("AvgPool2DBackward0", _avg_pool2d, (input,), kernel_size, stride, padding,
-                     ceil_mode, count_include_pad, divisor_override)
+    return composite("AvgPool2DBackward0", _avg_pool, (input,), 2, kernel_size, stride,
+                     padding, ceil_mode, count_include_pad, divisor_override)
 
 
-def _avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                divisor_override):
-    cols, batched, k, _, (ph, pw), s, d = _pool_windows(
-        input, kernel_size, stride, padding, 1, 0.0, ceil_mode, "avg_pool2d")
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    return composite("AvgPool3DBackward0", _avg_pool, (input,), 3, kernel_size, stride,
+                     padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _avg_pool(input, nd, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):
+    cols, batched, k, _, p, s, d = _pool_windows(
+        input, nd, kernel_size, stride, padding, 1, 0.0, ceil_mode, f"avg_pool{nd}d")
     if divisor_override:
         out = cols.sum(dim=2) / divisor_override
-    elif count_include_pad or (ph == 0 and pw == 0):
+    elif count_include_pad or not any(p):
         out = cols.mean(dim=2)
     else:
-        ones = input.new_ones((1, 1) + tuple(input.shape[-2:]))
-        counts = _pool_windows(ones, kernel_size, stride, padding, 1, 0.0, False,
-                               "avg_pool2d")[0].sum(dim=2)
+        ones = input.new_ones((1, 1) + tuple(input.shape[-nd:]))
+        counts = _pool_windows(ones, nd, kernel_size, stride, padding, 1, 0.0, False,
+                               f"avg_pool{nd}d")[0].sum(dim=2)
         out = cols.sum(dim=2) / counts
     return out if batched else out.squeeze(0)
 
@@ -262,51 +323,118 @@ def _adaptive_bounds(size, out):
     return [(i * size // out, -((-(i + 1) * size) // out)) for i in range(out)]
 
 
-def adaptive_avg_pool2d(input, output_size):
-    oh, ow = _pair(output_size)
-    if (oh, ow) == (1, 1):  # PyTorch takes the mean (MeanBackward1)
-        return input.mean((-2, -1), keepdim=True)
-    return composite("AdaptiveAvgPool2DBackward0", _adaptive_avg_pool2d, (input,), output_size)
+def _adaptive_sizes(input, output_size, nd):
+    sizes = _pair(output_size, nd) if not isinstance(output_size, (list, tuple)) else \
+        tuple(output_size)
+    return tuple(int(input.shape[-nd + i]) if o is None else int(o) for i, o in enumerate(sizes))
 
 
-def _adaptive_avg_pool2d(input, output_size):
+def _adaptive_cells(input, outs):
+    """Each output cell's window of the last len(outs) dims, in raster order."""
+    nd = len(outs)
+    bounds = [_adaptive_bounds(input.shape[-nd + i], o) for i, o in enumerate(outs)]
+    for cell in itertools.product(*bounds):
+        yield input[(Ellipsis,) + tuple(slice(a, b) for a, b in cell)]
+
+
+def _adaptive_pool(input, outs, reduce):
     from .. import stack
 
-    oh, ow = _pair(output_size)
-    h, w = input.shape[-2:]
-    oh = h if oh is None else oh
-    ow = w if ow is None else ow
-    if h % oh == 0 and w % ow == 0:
-        return _avg_pool2d(input, (h // oh, w // ow), None, 0, False, True, None)
-    rows = []
-    for (r0, r1) in _adaptive_bounds(h, oh):
-        rows.append(stack([input[..., r0:r1, c0:c1].mean(dim=(-2, -1))
-                           for (c0, c1) in _adaptive_bounds(w, ow)], dim=-1))
-    return stack(rows, dim=-2)
+    nd = len(outs)
+    cells = [reduce(window.flatten(-nd)) for window in _adaptive_cells(input, outs)]
+    return stack(cells, dim=-1).reshape(tuple(input.shape[:-nd]) + outs)
+
+
+def _window_mean(flat):
+    return flat.mean(-1)
+
+
+def _window_max(flat):
+    return flat.max(-1)[0]  # the gradient goes to the first maximum in raster order, as PyTorch
+
+
+def adaptive_avg_pool2d(input, output_size):
+    outs = _adaptive_sizes(input, output_size, 2)
+    if outs == (1, 1):  # PyTorch takes the mean (MeanBackward1)
+        return input.mean((-2, -1), keepdim=True)
+    return composite("AdaptiveAvgPool2DBackward0", _adaptive_avg_pool, (input,), outs)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got "
+                           f"{list(input.shape)}")
+    outs = _adaptive_sizes(input, output_size, 3)
+    if outs == (1, 1, 1):
+        return input.mean((-3, -2, -1), keepdim=True)
+    return composite("AdaptiveAvgPool3DBackward0", _adaptive_avg_pool, (input,), outs)
+
+
+def _adaptive_avg_pool(input, outs):
+    nd = len(outs)
+    sizes = tuple(input.shape[-nd:])
+    if all(size % o == 0 for size, o in zip(sizes, outs)):  # equal windows: plain avg pooling
+        k = tuple(size // o for size, o in zip(sizes, outs))
+        batched = input.dim() == nd + 2
+        x = input if batched else input.unsqueeze(0)
+        if x.dim() == nd + 2:
+            out = _avg_pool(x, nd, k, None, 0, False, True, None)
+            return out if batched else out.squeeze(0)
+    return _adaptive_pool(input, outs, _window_mean)
 
 
 def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _pair(output_size, 1)[0])).squeeze(-2)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+def _adaptive_max(name, input, output_size, nd, return_indices):
+    outs = _adaptive_sizes(input, output_size, nd)
+    out = composite(name, _adaptive_pool, (input,), outs, _window_max)
+    if not return_indices:
+        return out
+    # flat index (into the input's last nd dims) of each cell's first maximum
+    sizes = tuple(input.shape[-nd:])
+    bounds = [_adaptive_bounds(size, o) for size, o in zip(sizes, outs)]
+    idx = np.empty(tuple(input.shape[:-nd]) + (math.prod(outs),), dtype=np.int64)
+    data = input._data
+    for i, cell in enumerate(itertools.product(*bounds)):
+        window = data[(Ellipsis,) + tuple(slice(a, b) for a, b in cell)]
+        local = np.unravel_index(window.reshape(window.shape[:-nd] + (-1,)).argmax(-1),
+                                 window.shape[-nd:])
+        idx[..., i] = np.ravel_multi_index(
+            tuple(c + a for c, (a, _) in zip(local, cell)), sizes)
+    return out, wrap(idx.reshape(tuple(input.shape[:-nd]) + outs))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, _pair(output_size, 1)[0]),
+                              return_indices)
     if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True)")
-    return composite("AdaptiveMaxPool2DBackward0", _adaptive_max_pool2d, (input,), output_size)
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
 
 
-def _adaptive_max_pool2d(input, output_size):
-    from .. import stack
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max("AdaptiveMaxPool2DBackward0", input, output_size, 2, return_indices)
 
-    oh, ow = _pair(output_size)
-    h, w = input.shape[-2:]
-    oh = h if oh is None else oh
-    ow = w if ow is None else ow
-    rows = []
-    for (r0, r1) in _adaptive_bounds(h, oh):
-        rows.append(stack([input[..., r0:r1, c0:c1].flatten(-2).max(-1)[0]
-                           for (c0, c1) in _adaptive_bounds(w, ow)], dim=-1))
-    return stack(rows, dim=-2)
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: "
+                           f"{list(input.shape)}")
+    return _adaptive_max("AdaptiveMaxPool3DBackward0", input, output_size, 3, return_indices)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -315,8 +443,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.dim() != 4:
         raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got "
                            f"{input.dim()}D)")
-    ph, pw = _pair(padding)
-    return im2col(_pad2d(input, ph, pw), kernel_size, stride, dilation)
+    return im2col(_pad_sym(input, _pair(padding)), kernel_size, stride, dilation)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -342,30 +469,56 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight: (C_in, C_out / groups, kh, kw)."""
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
-    cin, cg_out, kh, kw = weight.shape
-    s, p, op, d = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
-    for i in range(2):
-        if op[i] >= s[i] and op[i] >= d[i]:
-            raise RuntimeError(
-                "output padding must be smaller than either stride or dilation, but got "
-                f"output_padding_height: {op[0]} output_padding_width: {op[1]} stride_height: "
-                f"{s[0]} stride_width: {s[1]} dilation_height: {d[0]} dilation_width: {d[1]}")
-    n, c, h, w = x.shape
+    out = _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """conv_transpose2d's 3-d form; weight: (C_in, C_out / groups, kd, kh, kw)."""
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d, "
+                           f"but got input of size: {list(input.shape)}")
+    batched = input.dim() == 5
+    x = input if batched else input.unsqueeze(0)
+    out = composite("ConvolutionBackward0", _conv_transpose_nd, (x, weight, bias), stride,
+                    padding, output_padding, groups, dilation)
+    return out if batched else out.squeeze(0)
+
+
+_AXES = {2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    cin, cg_out, *k = weight.shape
+    nd = len(k)
+    s, p, op, d = (_pair(v, nd) for v in (stride, padding, output_padding, dilation))
+    if any(o >= ss and o >= dd for o, ss, dd in zip(op, s, d)):
+        names = _AXES[nd]
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            + " ".join(f"{what}_{axis}: {v[i]}" for what, v in
+                       (("output_padding", op), ("stride", s), ("dilation", d))
+                       for i, axis in enumerate(names)))
+    n, c, *sizes = x.shape
     if c != cin:
         raise RuntimeError(
             f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
             f"{list(x.shape)} to have {cin} channels, but got {c} channels instead")
-    cout, ci = cg_out * groups, cin // groups
-    wt = weight.reshape(groups, ci, cg_out * kh * kw).transpose(1, 2)   # (g, C_out/g*k, C_in/g)
-    cols = wt.matmul(x.reshape(n, groups, ci, h * w)).reshape(n, cout * kh * kw, h * w)
-    hc, wc = (h - 1) * s[0] + d[0] * (kh - 1) + 1, (w - 1) * s[1] + d[1] * (kw - 1) + 1
-    out = col2im(cols, (n, cout, hc, wc), (kh, kw), s, d)
-    if p != (0, 0) or op != (0, 0):
+    cout, ci, length = cg_out * groups, cin // groups, math.prod(sizes)
+    wt = weight.reshape(groups, ci, cg_out * math.prod(k)).transpose(1, 2)  # (g, Co/g*k, Ci/g)
+    cols = wt.matmul(x.reshape(n, groups, ci, length)).reshape(n, cout * math.prod(k), length)
+    full = tuple((size - 1) * ss + dd * (kk - 1) + 1 for size, ss, dd, kk in zip(sizes, s, d, k))
+    out = col2im(cols, (n, cout) + full, k, s, d)
+    if any(p) or any(op):
         from .functional import pad
-        out = pad(out, (-p[1], op[1] - p[1], -p[0], op[0] - p[0]))
+        widths = []
+        for pp, oo in zip(reversed(p), reversed(op)):  # F.pad lists the last dim first
+            widths += [-pp, oo - pp]
+        out = pad(out, tuple(widths))
     if bias is not None:
-        out = out + bias.reshape(1, cout, 1, 1)
-    return out if batched else out.squeeze(0)
+        out = out + bias.reshape((1, cout) + (1,) * nd)
+    return out
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

@@ -1,4 +1,4 @@
-"""Convolution, pooling and 2-d normalisation modules (`nn.Conv2d`, `nn.MaxPool2d`...), with
+"""Convolution, pooling and batch normalisation modules (`nn.Conv2d`, `nn.MaxPool3d`...), with
 PyTorch's parameter initialisation (so `manual_seed` gives the same weights) and reprs."""
 from __future__ import annotations
 
@@ -78,6 +78,14 @@ class Conv2d(_ConvNd):
                             self.dilation, self.groups)
 
 
+class Conv3d(_ConvNd):
+    _n = 3
+
+    def forward(self, input):
+        return _conv.conv3d(input, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, self.groups)
+
+
 class Conv1d(_ConvNd):
     _n = 1
 
@@ -112,6 +120,12 @@ class MaxPool1d(_MaxPoolNd):
                                 self.dilation, self.ceil_mode, self.return_indices)
 
 
+class MaxPool3d(_MaxPoolNd):
+    def forward(self, input):
+        return _conv.max_pool3d(input, self.kernel_size, self.stride, self.padding,
+                                self.dilation, self.ceil_mode, self.return_indices)
+
+
 class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
@@ -126,6 +140,12 @@ class AvgPool2d(Module):
 
     def forward(self, input):
         return _conv.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                                self.ceil_mode, self.count_include_pad, self.divisor_override)
+
+
+class AvgPool3d(AvgPool2d):
+    def forward(self, input):
+        return _conv.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
                                 self.ceil_mode, self.count_include_pad, self.divisor_override)
 
 
@@ -156,6 +176,11 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
         return _conv.adaptive_avg_pool1d(input, self.output_size)
 
 
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    def forward(self, input):
+        return _conv.adaptive_avg_pool3d(input, self.output_size)
+
+
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
     def __init__(self, output_size, return_indices=False):
         super().__init__(output_size)
@@ -165,10 +190,26 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
         return _conv.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    def forward(self, input):
+        return _conv.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    def forward(self, input):
+        return _conv.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
 class BatchNorm2d(BatchNorm1d):
     def _check_input_dim(self, input):
         if input.dim() != 4:
             raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+
+
+class BatchNorm3d(BatchNorm1d):
+    def _check_input_dim(self, input):
+        if input.dim() != 5:
+            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
 
 
 class Unfold(Module):
@@ -245,6 +286,18 @@ class ConvTranspose1d(_ConvTransposeNd):
             raise ValueError(f"Expected 2D (unbatched) or 3D (batched) input to "
                              f"conv_transpose1d, but got input of size: {list(input.shape)}")
         return _conv.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                      self._output_padding(input, output_size), self.groups,
+                                      self.dilation)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _n = 3
+
+    def forward(self, input, output_size=None):
+        if input.dim() not in (4, 5):
+            raise ValueError(f"Expected 4D (unbatched) or 5D (batched) input to "
+                             f"conv_transpose3d, but got input of size: {list(input.shape)}")
+        return _conv.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                       self._output_padding(input, output_size), self.groups,
                                       self.dilation)
 

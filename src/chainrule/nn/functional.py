@@ -243,6 +243,27 @@ def _layer_norm(input, weight, bias, dims, eps):
     return out
 
 
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the last len(normalized_shape) dims, then * weight.
+
+    eps=None means the machine epsilon of the input's dtype. Composed from ops as PyTorch's
+    CPU kernel is, so the grad_fn chain (MulBackward0 <- RsqrtBackward0 <- ...) is the same."""
+    normalized_shape = ((normalized_shape,) if isinstance(normalized_shape, int)
+                        else tuple(normalized_shape))
+    n = len(normalized_shape)
+    if tuple(input.shape[input.dim() - n:]) != normalized_shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+            f"[*{', '.join(str(s) for s in normalized_shape)}], but got input of size"
+            f"{list(input.shape)}")
+    if eps is None:
+        from .. import finfo
+        eps = finfo(input.dtype).eps
+    dims = tuple(range(input.dim() - n, input.dim()))
+    out = input * _pw.rsqrt(_red.mean(input.pow(2), dims, True) + eps)
+    return out * weight if weight is not None else out
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalize each channel (dim 1) over the batch (and length) dims.
@@ -824,6 +845,11 @@ def _dtype_bool():
 from ._conv import (conv1d, conv2d, max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool2d, unfold, fold)
 from ._conv import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
+from ._conv import (conv3d, conv_transpose3d, max_pool3d, avg_pool3d,  # noqa: F401,E402
+                    adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool3d,
+                    max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices,
+                    adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,
+                    adaptive_max_pool3d_with_indices)
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,

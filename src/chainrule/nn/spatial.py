@@ -1,5 +1,5 @@
-"""Padding layers (`ZeroPad2d`, `ConstantPad1d/2d`, `ReflectionPad1d/2d`, `ReplicationPad1d/2d`),
-instance normalisation (`InstanceNorm1d/2d`), `PixelShuffle` / `PixelUnshuffle` and the fixed
+"""Padding layers (`ZeroPad1d/2d/3d`, `ConstantPad*`, `ReflectionPad*`, `ReplicationPad*`,
+`CircularPad*`), instance normalisation (`InstanceNorm1d/2d/3d`), `PixelShuffle` / `PixelUnshuffle` and the fixed
 upsampling layers, with PyTorch's arguments, parameters, buffers and reprs.
 
     >>> nn.ReflectionPad2d(1)(torch.arange(9.).reshape(1, 1, 3, 3)).shape
@@ -17,7 +17,8 @@ from .modules.normalization import BatchNorm1d
 __all__ = ["ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d",
            "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
            "CircularPad2d", "InstanceNorm1d", "InstanceNorm2d", "PixelShuffle",
-           "PixelUnshuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+           "PixelUnshuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d", "ConstantPad3d",
+           "ZeroPad3d", "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d", "InstanceNorm3d"]
 
 
 def _ntuple(padding, n):
@@ -78,12 +79,28 @@ class ZeroPad2d(ConstantPad2d):
         return f"{self.padding}"
 
 
+class ConstantPad3d(_ConstantPadNd):
+    _dims = 3
+
+
+class ZeroPad3d(ConstantPad3d):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
 class ReflectionPad1d(_PadNd):
     _dims, _mode = 1, "reflect"
 
 
 class ReflectionPad2d(_PadNd):
     _dims, _mode = 2, "reflect"
+
+
+class ReflectionPad3d(_PadNd):
+    _dims, _mode = 3, "reflect"
 
 
 class ReplicationPad1d(_PadNd):
@@ -94,12 +111,20 @@ class ReplicationPad2d(_PadNd):
     _dims, _mode = 2, "replicate"
 
 
+class ReplicationPad3d(_PadNd):
+    _dims, _mode = 3, "replicate"
+
+
 class CircularPad1d(_PadNd):
     _dims, _mode = 1, "circular"
 
 
 class CircularPad2d(_PadNd):
     _dims, _mode = 2, "circular"
+
+
+class CircularPad3d(_PadNd):
+    _dims, _mode = 3, "circular"
 
 
 # -- instance normalisation ------------------------------------------------------------------
@@ -152,6 +177,12 @@ class InstanceNorm2d(_InstanceNorm):
     """(N, C, H, W) or (C, H, W) inputs."""
 
     _spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """(N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    _spatial = 3
 
 
 # -- pixel shuffle, fixed upsampling ----------------------------------------------------------

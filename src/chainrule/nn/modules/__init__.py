@@ -15,7 +15,7 @@ from .normalization import LayerNorm, BatchNorm1d  # noqa: F401
 from .activation import (Mish, Hardswish, Hardsigmoid, SELU, Softsign, Tanhshrink,  # noqa: F401
                          CELU, Hardshrink, Softshrink, GLU, PReLU, Upsample)
 from .dropout import Dropout1d, Dropout2d, Dropout3d  # noqa: F401
-from .normalization import GroupNorm  # noqa: F401
+from .normalization import GroupNorm, RMSNorm  # noqa: F401
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from .loss import (KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,  # noqa: F401
                    CosineEmbeddingLoss, SoftMarginLoss, TripletMarginLoss, PoissonNLLLoss,

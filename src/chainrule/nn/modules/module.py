@@ -9,7 +9,7 @@ from collections import OrderedDict, namedtuple
 
 from ...autograd import grad_mode
 from ...tensor import Tensor, _check_device
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter, UninitializedBuffer
 
 __all__ = ["Module"]
 
@@ -373,10 +373,15 @@ class Module:
                 modules[name] = value
             else:
                 buffers = self.__dict__.get("_buffers")
-                if buffers is not None and name in buffers:
+                if isinstance(value, (Buffer, UninitializedBuffer)):
+                    if buffers is None:
+                        raise AttributeError("cannot assign buffer before Module.__init__() call")
+                    remove_from(self.__dict__)
+                    self.register_buffer(name, value, value.persistent)
+                elif buffers is not None and name in buffers:
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                        "(torch.Tensor or None expected)")
+                                        "(torch.nn.Buffer, torch.Tensor or None expected)")
                     buffers[name] = value
                 else:
                     object.__setattr__(self, name, value)

@@ -138,7 +138,41 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-__all__ += ["GroupNorm"]
+class RMSNorm(Module):
+    """Divide by the root mean square over the last dims (`normalized_shape`), then scale.
+
+    eps=None uses the machine epsilon of the input's dtype.
+
+        >>> nn.RMSNorm(4)
+        RMSNorm((4,), eps=None, elementwise_affine=True)
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return ("{normalized_shape}, eps={eps}, "
+                "elementwise_affine={elementwise_affine}".format(**self.__dict__))
+
+
+__all__ += ["GroupNorm", "RMSNorm"]
 
 
 def _affine_parameters(module, shape, affine, bias, dtype):
