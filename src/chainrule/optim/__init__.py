@@ -15,3 +15,4 @@ from .asgd import ASGD  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .sparse_adam import SparseAdam  # noqa: F401
+from . import swa_utils  # noqa: F401
