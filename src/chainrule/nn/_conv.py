@@ -291,6 +291,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
+    if input.dim() not in (4, 5):
+        raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
     return composite("AvgPool3DBackward0", _avg_pool, (input,), 3, kernel_size, stride,
                      padding, ceil_mode, count_include_pad, divisor_override)
 

@@ -294,9 +294,6 @@ class ConvTranspose3d(_ConvTransposeNd):
     _n = 3
 
     def forward(self, input, output_size=None):
-        if input.dim() not in (4, 5):
-            raise ValueError(f"Expected 4D (unbatched) or 5D (batched) input to "
-                             f"conv_transpose3d, but got input of size: {list(input.shape)}")
         return _conv.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                       self._output_padding(input, output_size), self.groups,
                                       self.dilation)
