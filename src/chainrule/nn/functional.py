@@ -898,5 +898,367 @@ def pixel_unshuffle(input, downscale_factor):
     return _ops.pixel_unshuffle(input, int(downscale_factor))
 
 
+# -- spatial transformers: affine_grid, grid_sample ----------------------------------------------
+_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False "
+                  "since 1.3.0. Please specify align_corners=True if the old behavior is desired. "
+                  "See the documentation of grid_sample for details.")
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) (or (N, D, H, W, 3)) of the affine maps `theta`
+    (N, 2, 3) (or (N, 3, 4)) applied to the normalised output coordinates in [-1, 1]."""
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    given, size = size, list(size)  # messages show the size as given
+    if len(size) in (4, 5):
+        nd = len(size) - 2
+        if theta.dim() != 3 or tuple(theta.shape[-2:]) != (nd, nd + 1):
+            raise ValueError(
+                f"Expected a batch of {nd}D affine matrices of shape Nx{nd}x{nd + 1} for size "
+                f"{given}. Got {theta.shape}.")
+    else:
+        raise NotImplementedError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {given}.")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
+                      "when align_corners=True. This is not an intended use case of affine_grid. "
+                      "See the documentation of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {given}")
+    return composite("AffineGridGeneratorBackward0", _affine_grid, (theta,), tuple(size),
+                     align_corners)
+
+
+def _affine_grid(theta, size, align_corners):
+    spatial = size[2:]
+    axes = []
+    for steps in reversed(spatial):  # x (the last dim) first
+        line = np.linspace(-1.0, 1.0, steps) if steps > 1 else np.zeros(1)
+        if not align_corners and steps > 1:
+            line = line * (steps - 1) / steps
+        axes.append(line)
+    coords = np.meshgrid(*reversed(axes), indexing="ij")[::-1]  # (x, y[, z]) on the grid
+    base = np.stack(list(coords) + [np.ones(tuple(spatial))], axis=-1)
+    base = wrap(base.reshape(1, -1, len(spatial) + 1).astype(theta._data.dtype))
+    grid = _linalg.matmul(base, theta.transpose(1, 2))
+    return grid.reshape((size[0],) + tuple(spatial) + (len(spatial),))
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample the (N, C, H, W) `input` at the normalised (x, y) positions of `grid`
+    (N, H_out, W_out, 2): -1 is the left/top edge, +1 the right/bottom one (pixel centres with
+    align_corners=True, pixel edges without). Bilinear or nearest, zeros/border/reflection
+    padding; differentiable in input and grid (bilinear)."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' "
+                         f"or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if mode == "bicubic" or input.dim() != 4:
+        raise NotImplementedError("grid_sample: chainrule supports 4-D inputs with the bilinear "
+                                  "and nearest modes")
+    if grid.dim() != 4 or grid.shape[0] != input.shape[0] or grid.shape[-1] != 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension and "
+                           f"the same batch size as input, but got grid with sizes "
+                           f"{list(grid.shape)} and input with sizes {list(input.shape)}")
+    return composite("GridSampler2DBackward0", _grid_sample, (input, grid), mode, padding_mode,
+                     align_corners)
+
+
+def _grid_sample(input, grid, mode, padding_mode, align_corners):
+    n, c, h, w = input.shape
+    ix = _source_index(grid[..., 0], w, padding_mode, align_corners)
+    iy = _source_index(grid[..., 1], h, padding_mode, align_corners)
+    flat = input.reshape(n, c, h * w)
+    if mode == "nearest":  # round half to even, as PyTorch's nearbyint
+        return _grid_corner(flat, np.rint(ix._data), np.rint(iy._data), h, w)
+    x0, y0 = np.floor(ix._data), np.floor(iy._data)
+    x1, y1 = wrap(x0 + 1), wrap(y0 + 1)
+    # the weight of a corner is the area of the opposite sub-rectangle (PyTorch's products)
+    to_x1, to_y1 = ix - wrap(x0), iy - wrap(y0)
+    to_x0, to_y0 = x1 - ix, y1 - iy
+    out = _grid_corner(flat, x0, y0, h, w) * (to_x0 * to_y0).unsqueeze(1)
+    out = out + _grid_corner(flat, x0 + 1, y0, h, w) * (to_x1 * to_y0).unsqueeze(1)
+    out = out + _grid_corner(flat, x0, y0 + 1, h, w) * (to_x0 * to_y1).unsqueeze(1)
+    return out + _grid_corner(flat, x0 + 1, y0 + 1, h, w) * (to_x1 * to_y1).unsqueeze(1)
+
+
+def _grid_corner(flat, x, y, h, w):
+    """flat (N, C, H*W) at integer positions x, y (N, Ho, Wo arrays); 0 outside the image."""
+    n, c = flat.shape[:2]
+    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    idx = (np.clip(y, 0, h - 1) * w + np.clip(x, 0, w - 1)).astype(np.int64).reshape(n, 1, -1)
+    values = flat.gather(2, wrap(np.broadcast_to(idx, (n, c, idx.shape[-1])).copy()))
+    values = values.reshape((n, c) + x.shape[1:])
+    return values * wrap(inside[:, None].astype(flat._data.dtype))
+
+
+def _source_index(coord, size, padding_mode, align_corners):
+    """Normalised coordinates -> pixel coordinates, then the padding mode's folding."""
+    if align_corners:
+        x = (coord + 1) / 2 * (size - 1)
+    else:
+        x = ((coord + 1) * size - 1) / 2
+    if padding_mode == "reflection":
+        x = _reflect(x, 0, 2 * (size - 1)) if align_corners else _reflect(x, -1, 2 * size - 1)
+    if padding_mode in ("border", "reflection"):
+        # clipped to the image; PyTorch gives no gradient at or beyond the bounds
+        inside = wrap((x._data > 0) & (x._data < size - 1))
+        x = _pw.where(inside, x, wrap(np.clip(x._data, 0, size - 1)))
+    return x
+
+
+def _reflect(x, twice_low, twice_high):
+    """Fold x into [low, high] by reflecting at the bounds (as often as needed)."""
+    if twice_low == twice_high:
+        return x * 0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    x = (x - low).abs()
+    flips = np.floor(x._data / span)
+    extra = x.fmod(span)
+    return _pw.where(wrap(flips % 2 == 0), extra + low, span - extra + low)
+
+
+# -- sampling, distances, normalisation --------------------------------------------------------
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1) (drawn as PyTorch: -log(Exp(1)));
+    with hard=True the one-hot of its argmax, with the soft sample's gradient."""
+    from ..creation import empty_like, zeros_like
+
+    gumbels = -empty_like(logits).exponential_().log()
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def pdist(input, p=2):
+    """||x_i - x_j||_p for every pair of rows i < j of the (N, M) input, in row-major order."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    return composite("PdistBackward0", _pdist, (input,), p)
+
+
+def _pdist(input, p):
+    i, j = np.triu_indices(input.shape[0], 1)
+    from ..creation import tensor as _tensor
+    diff = input.index_select(0, _tensor(i)) - input.index_select(0, _tensor(j))
+    if p == 0:  # the number of differing coordinates (no gradient)
+        return (diff != 0).sum(-1).to(input.dtype) + diff.sum(-1) * 0
+    return _red.norm(diff, p, -1)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training
+    (from the global generator, as PyTorch: one draw per non-positive element, in order), and
+    is (lower + upper) / 2 in eval mode."""
+    out = composite("RreluWithNoiseBackward0", _rrelu, (input,), lower, upper, training)
+    if inplace:
+        with grad_mode.no_grad():
+            input.copy_(out)
+        return input
+    return out
+
+
+def _rrelu(input, lower, upper, training):
+    if not training:
+        return _pw.leaky_relu(input, (lower + upper) / 2)
+    from ..random import _gen
+    data = input._data
+    negative = data <= 0
+    slopes = np.ones(data.shape, dtype=data.dtype)
+    draws = _gen(None)._uniform(int(negative.sum()), np.float64)
+    slopes[negative] = draws * (upper - lower) + lower
+    return input * wrap(slopes)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+_SELU_ALPHA = 1.7580993408473766  # -scale * alpha of SELU: its saturation value
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's self-normalisation: dropped units are set to SELU's saturation
+    value, then an affine map restores the mean and variance."""
+    return _alpha_dropout(input, p, training, False)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole channels (dim 1) of (N, C, ...) inputs."""
+    return _alpha_dropout(input, p, training, True)
+
+
+def _alpha_dropout(input, p, training, feature):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if feature and input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if p == 1:
+        return input * wrap(np.zeros((), dtype=input._data.dtype))
+    from ..creation import empty
+    shape = (tuple(input.shape[:2]) + (1,) * (input.dim() - 2)) if feature else input.shape
+    keep = empty(tuple(shape), dtype=input.dtype).bernoulli_(1 - p)
+    a = 1.0 / math.sqrt((_SELU_ALPHA ** 2 * p + 1) * (1 - p))
+    b = keep.add(-1).mul_(_SELU_ALPHA * a).add_(_SELU_ALPHA * a * p)
+    return input * keep.mul_(a) + b
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """input / (k + alpha * mean of x^2 over `size` neighbouring channels) ^ beta."""
+    dim = input.dim()
+    if dim < 3:
+        # PyTorch's message, with the indentation its source line continuation puts in
+        raise ValueError("Expected 3D or higher dimensionality" + " " * 26
+                         + f"input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    front, back = size // 2, (size - 1) // 2
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, front, back))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = tuple(input.shape)
+        div = div.reshape(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, front, back))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k) ** beta
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p) ^ (1/p), as PyTorch: an average pool scaled back."""
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(kernel_size).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    out = avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * relu(out.abs())).mul(kw * kh).pow(1.0 / norm_type)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Put each value at its max_pool2d index in a zero image (the pooling's partial inverse)."""
+    size = _unpool_size(input, kernel_size, stride, padding, output_size, 2)
+    _check_unpool_indices(indices, size)
+    return composite("MaxUnpool2DBackward0", _max_unpool, (input,), indices, size)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    size = _unpool_size(input, kernel_size, stride, padding, output_size, 1)
+    _check_unpool_indices(indices, size)
+    return composite("MaxUnpool2DBackward0", _max_unpool, (input.unsqueeze(-1),),
+                     indices.unsqueeze(-1), size + (1,)).squeeze(-1)
+
+
+def _unpool_size(input, kernel_size, stride, padding, output_size, nd):
+    from ._conv import _pair
+    k = _pair(kernel_size, nd)
+    s = k if stride is None else _pair(stride, nd)
+    p = _pair(padding, nd)
+    default = tuple((input.shape[-nd + d] - 1) * s[d] - 2 * p[d] + k[d] for d in range(nd))
+    if output_size is None:
+        return default
+    given, output_size = output_size, tuple(output_size)[-nd:]
+    for d in range(nd):
+        low, high = default[d] - s[d], default[d] + s[d]
+        if not low < output_size[d] < high:
+            raise ValueError(f"invalid output_size \"{given}\" (dim {d} must be "
+                             f"between {low} and {high})")
+    return output_size
+
+
+def _check_unpool_indices(indices, size):
+    if indices.numel() and int(indices._data.max()) >= math.prod(size) or \
+            indices.numel() and int(indices._data.min()) < 0:
+        bad = indices._data[(indices._data >= math.prod(size)) | (indices._data < 0)].flat[0]
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(str(v) for v in size)})")
+
+
+def _max_unpool(input, indices, size):
+    lead = tuple(input.shape[:-2])
+    flat = input.reshape(lead + (-1,))
+    from ..creation import zeros
+    out = zeros(lead + (math.prod(size),), dtype=input.dtype)
+    return out.scatter(-1, indices.reshape(lead + (-1,)), flat).reshape(lead + tuple(size))
+
+
+# -- more losses -------------------------------------------------------------------------------
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over the target classes j (listed before the first -1) and the other classes i of
+    max(0, 1 - (x[j] - x[i])), divided by the number of classes."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input.dim() > 2 or input.shape != target.shape:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    return composite("MultilabelMarginLossBackward0", _multilabel_margin, (input,), target,
+                     reduction)
+
+
+def _multilabel_margin(input, target, reduction):
+    x = input.reshape(-1, input.shape[-1]) if input.dim() else input.reshape(1, 1)
+    y = target._data.reshape(x.shape)
+    c = x.shape[1]
+    valid = np.cumprod(y >= 0, axis=1).astype(bool)            # labels before the first -1
+    if np.any(y[valid] >= c):
+        raise RuntimeError(f"index {int(y[valid].max())} is out of bounds for dimension 0 with "
+                           f"size {c}")
+    is_target = np.zeros(x.shape, dtype=bool)
+    rows = np.nonzero(valid)[0]
+    is_target[rows, y[valid]] = True
+    x_targets = x.gather(1, wrap(np.where(valid, y, 0)))      # (N, labels)
+    hinge = relu(1 - x_targets.unsqueeze(2) + x.unsqueeze(1))  # (N, labels, classes)
+    mask = (valid[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
+    losses = (hinge * wrap(mask)).sum((1, 2)) / c
+    if reduction == "none":
+        return losses.reshape(input.shape[:-1]) if input.dim() else losses.reshape(())
+    return _apply_reduction(losses, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """Binary cross-entropy of sigmoid(input) per class, averaged over the classes."""
+    reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    loss = loss.sum(dim=class_dim) / input.shape[class_dim]
+    return _apply_reduction(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)) for any distance d
+    (pairwise_distance by default); swap uses min(d(a, n), d(p, n))."""
+    if margin <= 0:
+        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, "
+                         f"got {margin} instead")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = dist(anchor, positive), dist(anchor, negative)
+    if swap:
+        d_neg = _pw.minimum(d_neg, dist(positive, negative))
+    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
 __all__ = [name for name in dir() if not name.startswith("_") and callable(globals()[name])
            and name not in ("Tensor", "wrap", "math", "warnings", "np")]

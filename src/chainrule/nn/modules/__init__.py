@@ -20,3 +20,9 @@ from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from .loss import (KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,  # noqa: F401
                    CosineEmbeddingLoss, SoftMarginLoss, TripletMarginLoss, PoissonNLLLoss,
                    GaussianNLLLoss)
+from .activation import Softmax2d, RReLU  # noqa: F401,E402
+from .dropout import AlphaDropout, FeatureAlphaDropout  # noqa: F401,E402
+from .normalization import LocalResponseNorm  # noqa: F401,E402
+from .pooling import LPPool1d, LPPool2d, MaxUnpool1d, MaxUnpool2d  # noqa: F401,E402
+from .loss import (MultiLabelMarginLoss, MultiLabelSoftMarginLoss,  # noqa: F401,E402
+                   TripletMarginWithDistanceLoss)

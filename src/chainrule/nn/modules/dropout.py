@@ -51,3 +51,21 @@ class Dropout3d(Dropout):
 
 
 __all__ += ["Dropout1d", "Dropout2d", "Dropout3d"]
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps zero mean and unit variance (dropped units take SELU's
+    saturation value, then an affine correction)."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """AlphaDropout of whole channels."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)
+
+
+__all__ += ["AlphaDropout", "FeatureAlphaDropout"]
