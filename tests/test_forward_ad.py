@@ -104,6 +104,9 @@ def _session(lib):
             print("in place", ad.unpack_dual(k).tangent)
             print("split", ad.unpack_dual(d.split([1, 2])[1]).tangent)
             print("matmul", ad.unpack_dual(d.unsqueeze(0) @ d.unsqueeze(1)).tangent)
+            for primal in (lib.tensor(0.7), lib.ones(2, 2, dtype=lib.float64)):
+                print(repr(ad.make_dual(primal, primal * 2)))  # a 0-d tangent prints as a number
+            print(repr(lib.std(ad.make_dual(lib.zeros(1), lib.ones(1)), 0, correction=0)))
         print("after the level", ad.unpack_dual(y).tangent, repr(y))
     return out.getvalue()
 

@@ -210,5 +210,5 @@ def tensor_repr(t, prefix="tensor(", tensor_contents=None) -> str:
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     if tangent is not None:
-        suffixes.append(f"tangent={tangent!r}")
+        suffixes.append(f"tangent={tangent}")  # as torch: format(), so 0-d shows the number
     return _add_suffixes(prefix + body, suffixes, indent)

@@ -33,7 +33,7 @@ NO_LEVEL = ("Trying to create a dual Tensor for forward AD but no level exists, 
 
 class _TangentSink(graph.Node):
     """Where a dual input that needs no gradient points, so that the op saves what its
-    derivative needs. A backward through the real graph ends here and drops the gradient."""
+    derivative needs; once the tangent is computed the edge is cut, before any backward."""
 
     __slots__ = ()
 
@@ -41,6 +41,7 @@ class _TangentSink(graph.Node):
         return ()
 
 
+_NO_EDGE = (None, 0)
 _SINK = _TangentSink.__new__(_TangentSink)
 _SINK.next_functions, _SINK._saved, _SINK._versions = (), (), None
 _SINK._meta, _SINK._seq = (), -1
@@ -209,6 +210,9 @@ def _resolve_pending():
                 _set_tangent(o, tangent)
             if not wanted and o._grad_fn is node:
                 o._grad_fn, o._nr = None, 0
+        if wanted:
+            node.next_functions = tuple(_NO_EDGE if fn is _SINK else (fn, nr)
+                                        for fn, nr in node.next_functions)
 
 
 def _output_tangents(node, outs, duals, wanted):
@@ -238,5 +242,8 @@ def _output_tangents(node, outs, duals, wanted):
             return [zeros(o.shape, dtype=o.dtype) if o._data.dtype.kind == "f" else None
                     for o in outs]
         found = grad(total, probes, allow_unused=True, create_graph=keep_graph)
+        if node.zero_tangent_where_zero:
+            found = [g if g is None else g.masked_fill(o.detach() == 0, 0.0)
+                     for o, g in zip(outs, found)]
     return [None if o._data.dtype.kind != "f" else
             (g if g is not None else zeros(o.shape, dtype=o.dtype)) for o, g in zip(outs, found)]

@@ -47,6 +47,9 @@ class Node:
     saved_fields = ()
     saved_attrs = {}
     pack_order = None  # the order PyTorch packs the saved tensors in, if not `_saved`'s
+    # forward AD (forward_ad.py): PyTorch's JVP is 0 where the output is 0 (std, norm), where
+    # the backward differentiated once more meets 0/0
+    zero_tangent_where_zero = False
 
     def name(self):
         return type(self).__name__
@@ -346,13 +349,16 @@ def _op_name(node):
 
 
 def multi_output_view_error(name, nr, base_modified):
-    """PyTorch's refusal of an in-place write to (or after one on) an output of split/unbind."""
+    """PyTorch's refusal of an in-place write to (or after one on) an output of split/unbind;
+    `name` None: the output of a base that did not require grad (it has no grad_fn)."""
     what = ("its base or another view of its base has been modified inplace" if base_modified
             else "is being modified inplace")
+    head = (f"Output {nr} of {name} is a view and {what}" if name is not None else
+            f"A view was created in no_grad mode and {what} with grad mode enabled")
     return RuntimeError(
-        f"Output {nr} of {name} is a view and {what}. This view is the output of a function "
-        "that returns multiple views. Such functions do not allow the output views to be "
-        "modified inplace. You should replace the inplace operation by an out-of-place one.")
+        f"{head}. This view is the output of a function that returns multiple views. Such "
+        "functions do not allow the output views to be modified inplace. You should replace "
+        "the inplace operation by an out-of-place one.")
 
 
 NO_GRAD_VIEW_STALE = (

@@ -156,12 +156,13 @@ def commit(t, new, first_seq=None, overlap=True):
     `first_seq`: nodes numbered after it were made by the op that computed `new`; what they
     saved of `t` is the value about to be overwritten, so they get a snapshot of it.
     """
-    if graph.forward_ad_record is not None:  # first: the tangent may need t's old value
-        from ..autograd.forward_ad import carry_tangent
-        carry_tangent(new, t)
     check_inplace(t, overlap)
-    if new._grad_fn is not None and t._extra is not None and t._extra.__dict__.get("no_grad_view"):
-        raise RuntimeError(NO_GRAD_VIEW_INPLACE)  # writing a history into a no_grad view
+    if new._grad_fn is not None and t._extra is not None and t._extra.__dict__:
+        flags = t._extra.__dict__  # writing a history into a view that may not get one
+        if flags.get("no_grad_view"):
+            raise RuntimeError(NO_GRAD_VIEW_INPLACE)
+        if flags.get("multi_output"):
+            raise multi_output_view_error(*flags["multi_output"], False)
     _check_result(t, new._data.dtype, new._data.shape)
     if new._data.dtype != t._data.dtype and new._requires_grad:
         if new._grad_fn is not None and new._grad_fn.n_outputs == 1:
@@ -175,6 +176,9 @@ def commit(t, new, first_seq=None, overlap=True):
         new = _cut_history(t, new)
     if first_seq is not None and new._grad_fn is not None:
         _snapshot_saved_self(t, new._grad_fn, first_seq)
+    if graph.forward_ad_record is not None:  # before the write: the tangent may need t
+        from ..autograd.forward_ad import carry_tangent
+        carry_tangent(new, t)
     np.copyto(writable(t._data) if not overlap else t._data, new._data, casting="unsafe")
     t._vc[0] += 1
     fn = new._grad_fn
@@ -229,10 +233,10 @@ def _renew_views(base, written=None):
             if multi is not None or flags.get("no_grad_view"):
                 # PyTorch refuses to use these views again (graph.grad_accumulator raises)
                 view._grad_fn, view._acc, view._nr = None, None, 0
+                view._requires_grad = True  # as its base now does
                 if multi is not None:
                     view._extra.stale_multi_output = multi
                 else:
-                    view._requires_grad = True
                     view._extra.stale_no_grad_view = True
                 continue
             regenerated = view._extra.view_fn(base, TENSOR_MATH)
@@ -248,6 +252,9 @@ def untracked_write(t):
     a tensor whose base has a history, PyTorch shows the base's views as AsStridedBackward0
     (it regenerates a view's grad_fn when its version changed); gradients are unchanged."""
     base = t._extra.base if t._extra.base is not None else t
+    if base is not t and base._grad_fn is None and t._grad_fn is not None:
+        _regenerate_view_fn(t, base)  # the written view itself (views of leaves are not kept)
+        return
     if base._grad_fn is None or base._extra is None or not base._extra.__dict__.get("views"):
         return
     alive = []
@@ -264,11 +271,18 @@ def untracked_write(t):
                 continue
             if view._grad_fn is None or flags.get("multi_output"):
                 continue
-            old = view._grad_fn
-            record(AsStridedBackward0, view, (view._extra.view_fn(base, TENSOR_MATH),))
-            view._nr = 0
-            _move_retain_grad(view, old)
+            _regenerate_view_fn(view, base)
     base._extra.views = alive
+
+
+def _regenerate_view_fn(view, base):
+    if view._extra.__dict__.get("multi_output"):
+        return
+    old = view._grad_fn
+    with grad_mode.enable_grad():
+        record(AsStridedBackward0, view, (view._extra.view_fn(base, TENSOR_MATH),))
+    view._nr = 0
+    _move_retain_grad(view, old)
 
 
 def _move_retain_grad(t, old):

@@ -199,6 +199,7 @@ def _var_backward(node, m, g, a):
 class StdBackward0(_Reduction):
     """out = sqrt(var)  ->  da = (g / 2out) * 2(a - mean)/(N - c)   (g/2out is 0 where out == 0,
     as PyTorch)"""
+    zero_tangent_where_zero = True
 
     __slots__ = ("denom", "full")
 
@@ -587,6 +588,7 @@ def cumsum(a, dim, *, dtype=None):
 
 class LinalgVectorNormBackward0(_Reduction):
     """out = (sum |a|^p)^(1/p)  ->  da = g * a|a|^(p-2) / out^(p-1)  (0 where out == 0)"""
+    zero_tangent_where_zero = True
 
     __slots__ = ("p",)
 

@@ -597,10 +597,17 @@ def _pieces(a, d, sizes, node_cls):
     node = record_multi(node_cls, outs, (a,))
     if node is not None:
         node.dim = d
-        name = node_cls.__name__[:node_cls.__name__.find("Backward")]
-        for i, o in enumerate(outs):  # PyTorch refuses in-place writes to these views
-            o._extra.multi_output = (name, i)
+    _mark_multi_output(outs, node, node_cls.__name__[:node_cls.__name__.find("Backward")])
     return tuple(outs)
+
+
+def _mark_multi_output(outs, node, name):
+    """PyTorch refuses in-place writes that give these views a history, and their use after
+    their base got one; also when the base needed no gradient (then named as no_grad views)."""
+    if node is None and not _grad_state.enabled:
+        return  # plain no_grad views
+    for i, o in enumerate(outs):
+        o._extra.multi_output = (name if node is not None else None, i)
 
 
 def split(a, split_size_or_sections, dim=0):
@@ -652,8 +659,7 @@ def unbind(a, dim=0):
     node = record_multi(UnbindBackward0, outs, (a,))
     if node is not None:
         node.dim = d
-        for i, o in enumerate(outs):  # PyTorch refuses in-place writes to these views
-            o._extra.multi_output = ("Unbind", i)
+    _mark_multi_output(outs, node, "Unbind")
     return tuple(outs)
 
 
