@@ -245,3 +245,29 @@ def test_normal_with_zero_dim_tensor_arguments_is_zero_dim():
     chainrule.manual_seed(3)
     assert chainrule.normal(chainrule.tensor(0.5), chainrule.tensor(2.0)).item() == \
         torch.normal(torch.tensor(0.5), torch.tensor(2.0)).item()
+
+
+@pytest.mark.parametrize("make", [lambda L, t: t.norm(p=0), lambda L, t: L.linalg.vector_norm(t, ord=0),
+                                  lambda L, t: t.norm(p=0, dim=1, keepdim=True),
+                                  lambda L, t: L.linalg.vector_norm(t, ord=0, dim=1)])
+def test_zero_norm_counts_nonzeros_and_has_no_gradient(make):
+    import torch
+
+    results = []
+    for L in (torch, chainrule):
+        x = L.tensor([[0., 2., -3.], [1., 0., 0.]], requires_grad=True)
+        y = make(L, x)
+        y.sum().backward()
+        results.append((y.tolist(), type(y.grad_fn).__name__, x.grad))
+    assert results[0][:2] == results[1][:2] and results[0][2] is None and results[1][2] is None
+
+
+def test_parameter_given_new_dtype_gets_gradients_of_that_dtype_with_an_old_graph_alive():
+    import torch
+
+    for L in (torch, chainrule):
+        lin = L.nn.Linear(2, 2)
+        keep = lin(L.ones(1, 2))  # noqa: F841 - the old graph holds the old accumulator
+        lin.double()
+        lin(L.ones(1, 2, dtype=L.float64)).sum().backward()
+        assert str(lin.weight.grad.dtype).endswith("float64")

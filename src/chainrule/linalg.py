@@ -30,10 +30,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if ord == math.inf or ord == -math.inf:
         fn = _R.amax if ord > 0 else _R.amin
         return fn(_A.abs(x), () if dim is None else dim, keepdim)
-    if ord == 0:
-        from .ops.pointwise import ne
-
-        return _R.sum(_S.to_dtype(ne(x, 0), x.dtype), dim, keepdim)
     if dim is None and not keepdim:
         return _R.norm(_S.reshape(x, (-1,)), ord, 0, False)
     return _R.norm(x, ord, dim, keepdim)

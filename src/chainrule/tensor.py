@@ -161,7 +161,9 @@ class Tensor:
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
-        self._data = value._data
+        old, self._data = self._data, value._data
+        if self._acc is not None and (old.dtype != value._data.dtype or old.shape != value._data.shape):
+            self._acc = None  # a graph still alive keeps the old sink; new graphs get a fresh one
 
     @property
     def shape(self):

@@ -597,6 +597,8 @@ class LinalgVectorNormBackward0(_Reduction):
         g = _unreduce(m, g, self.shape, self.dims, self.keepdim)
         out = _unreduce(m, out, self.shape, self.dims, self.keepdim)
         p = self.p
+        if p == 0:  # a count of nonzeros: no gradient (PyTorch leaves .grad None)
+            return None
         if p == 2:
             scaled = a / out
         elif p == 1:
@@ -615,7 +617,12 @@ def norm(a, p="fro", dim=None, keepdim=False, dtype=None):
     dims = _dims(dim, x.ndim)
     if p == np.inf:
         return amax(a.abs(), dims if dim is not None else (), keepdim)
-    data = np.sum(np.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+    if p == -np.inf:
+        return amin(a.abs(), dims if dim is not None else (), keepdim)
+    if p == 0:
+        data = np.count_nonzero(x, axis=dims, keepdims=keepdim)
+    else:
+        data = np.sum(np.abs(x) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
     out = wrap(data.astype(x.dtype, copy=False))
     node = record(LinalgVectorNormBackward0, out, (a,))
     if node is not None:
