@@ -38,6 +38,8 @@ def _cases(T):
      "embedding": lambda: T.nn.Embedding(10, 3)(tgt),
      "conv2d": lambda: T.nn.Conv2d(3, 4, 3)(img),
      "conv1d": lambda: T.nn.Conv1d(4, 2, 3)(x3),
+     "conv_transpose2d": lambda: T.nn.ConvTranspose2d(3, 2, 3)(img),
+     "conv_transpose1d": lambda: T.nn.ConvTranspose1d(4, 2, 3)(x3),
      "maxpool2d": lambda: F.max_pool2d(img, 2),
      "avgpool2d": lambda: F.avg_pool2d(img, 2),
      "adaptive_avg": lambda: F.adaptive_avg_pool2d(img, 1),

@@ -471,7 +471,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight: (C_in, C_out / groups, kh, kw)."""
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
-    out = _conv_transpose_nd(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    out = composite("ConvolutionBackward0", _conv_transpose_nd, (x, weight, bias), stride,
+                    padding, output_padding, groups, dilation)
     return out if batched else out.squeeze(0)
 
 
@@ -527,8 +528,14 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(0)
-    one = lambda v: _pair(v, 1)[0]  # noqa: E731
-    out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, one(stride)),
-                           (0, one(padding)), (0, one(output_padding)), groups,
-                           (1, one(dilation))).squeeze(2)
+    out = composite("ConvolutionBackward0", _conv_transpose_1d, (x, weight, bias), stride,
+                    padding, output_padding, groups, dilation)
     return out if batched else out.squeeze(0)
+
+
+def _conv_transpose_1d(x, weight, bias, stride, padding, output_padding, groups, dilation):
+    """The 2-d kernel on a height-1 image."""
+    one = lambda v: _pair(v, 1)[0]  # noqa: E731
+    return _conv_transpose_nd(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, one(stride)),
+                              (0, one(padding)), (0, one(output_padding)), groups,
+                              (1, one(dilation))).squeeze(2)
