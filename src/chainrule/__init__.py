@@ -89,10 +89,6 @@ def can_cast(from_, to):
     return _dtype._category(from_) <= _dtype._category(to)
 
 
-def use_deterministic_algorithms(mode, *, warn_only=False):
-    pass
-
-
 
 
 from .compile import compile  # noqa: E402,F811  (tracing compiler: see compile/__init__.py)
@@ -161,3 +157,6 @@ subtract, multiply, divide = sub, mul, div  # noqa: F821
 
 from . import func  # noqa: E402,F401  (torch.func: grad, vmap, jacrev... see func/__init__.py)
 vmap = func.vmap
+
+from . import _compat  # noqa: E402  (aliases and settings PyTorch has; see _compat.py)
+_compat.install(globals(), Tensor)

@@ -487,7 +487,6 @@ class Tensor:
     def cuda(self, *args, **kwargs):
         _check_device("cuda")
 
-    @property
     def is_inference(self):
         return False
 
