@@ -348,6 +348,18 @@ def _op_name(node):
     return name[:cut] if cut > 0 else name
 
 
+DERIVED = "a view of an output of split/unbind"  # its `multi_output` flag: named by its own op
+
+
+def multi_output_of(t):
+    """(op name or None, output number) by which PyTorch's refusal names a view of split/unbind
+    (or of one of their outputs), or None when `t` is not one."""
+    flag = t._extra.__dict__.get("multi_output") if t._extra is not None else None
+    if flag is not DERIVED:
+        return flag
+    return (_op_name(t._grad_fn) if t._grad_fn is not None else None), t._nr
+
+
 def multi_output_view_error(name, nr, base_modified):
     """PyTorch's refusal of an in-place write to (or after one on) an output of split/unbind;
     `name` None: the output of a base that did not require grad (it has no grad_fn)."""

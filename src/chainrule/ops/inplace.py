@@ -18,7 +18,8 @@ from ..tensor import Tensor
 
 from .. import _dtype, _errors
 from ..autograd import grad_mode, graph
-from ..autograd.graph import SavedOutput, _next_seq, multi_output_view_error
+from ..autograd.graph import (SavedOutput, _next_seq, multi_output_view_error,
+                               multi_output_of)
 from ..autograd.math import TENSOR_MATH
 from ._core import Node, as_tensor_arg, needs_grad, record
 from . import arith, pointwise, shape as S
@@ -99,7 +100,7 @@ def check_inplace(t, overlap=True):
             if flags.get("no_grad_view"):
                 raise RuntimeError(NO_GRAD_VIEW_INPLACE)
             if flags.get("multi_output"):
-                raise multi_output_view_error(*flags["multi_output"], False)
+                raise multi_output_view_error(*multi_output_of(t), False)
             if flags.get("stale_multi_output"):
                 raise multi_output_view_error(*flags["stale_multi_output"], True)
     if t._requires_grad and t._grad_fn is None:
@@ -162,7 +163,7 @@ def commit(t, new, first_seq=None, overlap=True):
         if flags.get("no_grad_view"):
             raise RuntimeError(NO_GRAD_VIEW_INPLACE)
         if flags.get("multi_output"):
-            raise multi_output_view_error(*flags["multi_output"], False)
+            raise multi_output_view_error(*multi_output_of(t), False)
     _check_result(t, new._data.dtype, new._data.shape)
     if new._data.dtype != t._data.dtype and new._requires_grad:
         if new._grad_fn is not None and new._grad_fn.n_outputs == 1:
@@ -229,7 +230,7 @@ def _renew_views(base, written=None):
                 continue
             alive.append(ref)
             flags = view._extra.__dict__
-            multi = flags.get("multi_output")
+            multi = multi_output_of(view)
             if multi is not None or flags.get("no_grad_view"):
                 # PyTorch refuses to use these views again (graph.grad_accumulator raises)
                 view._grad_fn, view._acc, view._nr = None, None, 0

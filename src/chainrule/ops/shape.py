@@ -17,6 +17,7 @@ from .. import _dtype, _errors
 from ._core import (Node, record, record_multi, wrap, needs, needs_grad, as_tensor_arg, _make,
                     zero_grad)
 from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import DERIVED
 
 
 # -- views ------------------------------------------------------------------------------------
@@ -39,6 +40,8 @@ def _view(src, data, view_fn):
         outer = src_extra.view_fn
         extra.base = parent
         extra.view_fn = lambda x, m: view_fn(outer(x, m), m)
+    if src_extra is not None and src_extra.__dict__.get("multi_output") is not None:
+        extra.multi_output = DERIVED  # PyTorch's rules for split/unbind outputs reach it too
     if not _grad_state.enabled or (src_extra is not None
                                    and src_extra.__dict__.get("no_grad_view")):
         out._requires_grad = src._requires_grad
