@@ -1477,3 +1477,27 @@ def test_view_of_a_leaf_written_under_no_grad_is_shown_as_as_strided():
             v.add_(1)
         return v, (v * 2).sum()
     both(f)
+
+
+def test_views_of_split_outputs_follow_the_split_rules():
+    def in_place(T):
+        x = T.ones(2, requires_grad=True).clone()
+        a, _ = x.unbind()
+        return a.view(1).mul_(2)
+
+    def after_base(T):
+        x = T.ones(2, requires_grad=True).clone()
+        a, _ = x.unbind()
+        v = a.view(1)
+        x.mul_(2)
+        return v * 2
+
+    def base_without_grad(T):
+        base = T.ones(2)
+        a, _ = base.unbind()
+        v = a.view(1)
+        base.add_(T.ones(1, requires_grad=True))
+        return v * 2
+    both(in_place)
+    both(after_base)
+    both(base_without_grad)
