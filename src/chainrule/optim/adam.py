@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (CHUNK_BYTES, Optimizer, chunk_bounds, flat_views, grads_of, state_tensor,
+from .optimizer import (check_options, CHUNK_BYTES, Optimizer, chunk_bounds, flat_views, grads_of, state_tensor,
                         step_tensor)
 
 
@@ -29,16 +29,7 @@ class Adam(Optimizer):
                  differentiable=False, fused=None, decoupled_weight_decay=None):
         if decoupled_weight_decay is None:
             decoupled_weight_decay = self._decoupled
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_options(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,
                         differentiable=differentiable, fused=fused,

@@ -43,6 +43,34 @@ def _typename(obj):
     return name if module == "builtins" else f"{module}.{name}"
 
 
+
+# Each hyperparameter's check and PyTorch's message for it, in one place.
+_NONNEGATIVE = {"lr": "Invalid learning rate: {}", "eps": "Invalid epsilon value: {}",
+                "weight_decay": "Invalid weight_decay value: {}",
+                "momentum": "Invalid momentum value: {}", "alpha": "Invalid alpha value: {}",
+                "lr_decay": "Invalid lr_decay value: {}",
+                "initial_accumulator_value": "Invalid initial_accumulator_value value: {}",
+                "momentum_decay": "Invalid momentum_decay value: {}"}
+
+
+def check_options(**options):
+    """Raise PyTorch's ValueError for the first invalid hyperparameter, in the order given
+    (each optimizer checks its own in torch's order)."""
+    for name, value in options.items():
+        if name == "betas":
+            for i, beta in enumerate(value):
+                if not 0.0 <= beta < 1.0:
+                    raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        elif name == "etas":
+            if not 0.0 < value[0] < 1.0 < value[1]:
+                raise ValueError(f"Invalid eta values: {value[0]}, {value[1]}")
+        elif name == "rho":
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Invalid rho value: {value}")
+        elif not 0.0 <= value:
+            raise ValueError(_NONNEGATIVE[name].format(value))
+
+
 class Optimizer:
     """Base class: holds `param_groups` (list of dicts: params + options) and `state`.
 
