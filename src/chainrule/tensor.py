@@ -162,7 +162,8 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
         old, self._data = self._data, value._data
-        if self._acc is not None and (old.dtype != value._data.dtype or old.shape != value._data.shape):
+        if self._acc is not None and (old.dtype, old.shape) != (value._data.dtype,
+                                                                value._data.shape):
             self._acc = None  # a graph still alive keeps the old sink; new graphs get a fresh one
 
     @property

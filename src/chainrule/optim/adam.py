@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import (check_options, CHUNK_BYTES, Optimizer, chunk_bounds, flat_views, grads_of, state_tensor,
-                        step_tensor)
+from .optimizer import (check_options, CHUNK_BYTES, Optimizer, chunk_bounds, flat_views,
+                        grads_of, state_tensor, step_tensor)
 
 
 def lerp_(start, end, weight, scratch):
