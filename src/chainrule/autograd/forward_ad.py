@@ -63,7 +63,9 @@ def exit_dual_level(*, level=None):
     if _level is None or (level is not None and level != _level):
         raise RuntimeError("Trying to exit a forward AD level that was not the last one that "
                            "was created. This is not supported.")
-    _resolve_pending()
+    for node, outs, _, wanted in _pending:  # tangents die with the level: no need to compute
+        _detach_helper(node, outs, wanted)
+    _pending.clear()
     for t in _duals:
         t._extra.__dict__.pop("tangent", None)
     _duals.clear()
@@ -205,14 +207,24 @@ def record(node_cls, out, inputs, outs=None):
 def _resolve_pending():
     while _pending:
         node, outs, duals, wanted = _pending.pop(0)
-        for o, tangent in zip(outs, _output_tangents(node, outs, duals, wanted)):
-            if tangent is not None:
-                _set_tangent(o, tangent)
-            if not wanted and o._grad_fn is node:
+        try:
+            for o, tangent in zip(outs, _output_tangents(node, outs, duals, wanted)):
+                if tangent is not None:
+                    _set_tangent(o, tangent)
+        finally:
+            _detach_helper(node, outs, wanted)
+
+
+def _detach_helper(node, outs, wanted):
+    """The node built for a tangent leaves the outputs that wanted no gradient, and the sink
+    edges leave a node that stays in the graph."""
+    if not wanted:
+        for o in outs:
+            if o._grad_fn is node:
                 o._grad_fn, o._nr = None, 0
-        if wanted:
-            node.next_functions = tuple(_NO_EDGE if fn is _SINK else (fn, nr)
-                                        for fn, nr in node.next_functions)
+    else:
+        node.next_functions = tuple(_NO_EDGE if fn is _SINK else (fn, nr)
+                                    for fn, nr in node.next_functions)
 
 
 def _output_tangents(node, outs, duals, wanted):
