@@ -162,7 +162,7 @@ def carry_tangent(new, t):
     _resolve_pending()
     tangent = _tangent(new)
     if tangent is not None:
-        _set_tangent(t, tangent)
+        _set_tangent(t, tangent if tangent.dtype == t.dtype else tangent.to(t.dtype))
     elif _tangent(t) is not None:
         t._extra.__dict__.pop("tangent")
 

@@ -157,6 +157,9 @@ def commit(t, new, first_seq=None, overlap=True):
     `first_seq`: nodes numbered after it were made by the op that computed `new`; what they
     saved of `t` is the value about to be overwritten, so they get a snapshot of it.
     """
+    if graph.forward_ad_record is not None:  # a node built only for a tangent is no history
+        from ..autograd.forward_ad import _resolve_pending
+        _resolve_pending()
     check_inplace(t, overlap)
     if new._grad_fn is not None and t._extra is not None and t._extra.__dict__:
         flags = t._extra.__dict__  # writing a history into a view that may not get one
@@ -365,6 +368,8 @@ def _fast_binary(ufunc, op):
 
     def inplace(t, other, *, alpha=None):
         if alpha is not None:
+            if hasattr(other, "_data"):  # the operand as given may overlap t, not its multiple
+                check_partial_overlap(t._data, other._data)
             other = other * alpha
         if needs_grad(t, other if hasattr(other, "_data") else None):
             return run_inplace(t, op, other)
