@@ -1512,3 +1512,11 @@ def test_views_of_split_outputs_follow_the_split_rules():
     both(in_place)
     both(after_base)
     both(base_without_grad)
+
+
+def test_add_with_alpha_checks_the_operand_for_partial_overlap():
+    def f(T):
+        x = T.ones(2, 1)
+        a, _ = x.chunk(2, 0)
+        return x.add_(a, alpha=0.5)
+    both(f)
