@@ -174,12 +174,20 @@ def test_pack_sequence_unpack_and_unpad_match_torch():
         for t_s, c_s in zip(t_seqs, c_seqs):
             assert_close(c_s.grad, t_s.grad)
     for batch_first in [False, True]:
-        t_x, c_x = padded_pair(rng, [3, 1, 2], batch_first)
-        t_out = trnn.unpad_sequence(t_x.detach().clone(), torch.tensor([3, 1, 2]), batch_first)
-        c_out = crnn.unpad_sequence(c_x, cr.tensor([3, 1, 2]), batch_first)
-        assert [tuple(s.shape) for s in c_out] == [(3, 3), (1, 3), (2, 3)]
+        t_x, c_x = padded_pair(rng, [4, 1, 2], batch_first)
+        t_x, c_x = t_x.detach().clone(), c_x.detach().clone()
+        t_out = trnn.unpad_sequence(t_x, torch.tensor([4, 1, 2]), batch_first)
+        c_out = crnn.unpad_sequence(c_x, cr.tensor([4, 1, 2]), batch_first)
+        assert [tuple(s.shape) for s in c_out] == [(4, 3), (1, 3), (2, 3)]
         for c_s, t_s in zip(c_out, t_out):
             assert_close(c_s, t_s)
+        assert tuple(c_x.shape) == tuple(t_x.shape) == (3, 4, 3)   # transposed in place
+    t_x = torch.zeros(4, 3, requires_grad=True)
+    c_x = cr.zeros(4, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        trnn.unpad_sequence(t_x, torch.tensor([4, 2, 1]))
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        crnn.unpad_sequence(c_x, cr.tensor([4, 2, 1]))
 
 
 def test_gradients_of_pack_and_pad_pass_gradcheck():

@@ -208,12 +208,13 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
-    """The list of sequences in a padded batch, each cut to its length. (PyTorch transposes a
-    time-major input in place here; chainrule leaves it as it is.)"""
+    """The list of sequences in a padded batch, each cut to its length. A time-major input is
+    transposed in place to batch-major (so a leaf that requires grad is refused), as PyTorch
+    does."""
     from ... import arange
 
     if not batch_first:
-        padded_sequences = padded_sequences.transpose(0, 1)
+        padded_sequences.transpose_(0, 1)
     steps = arange(padded_sequences.shape[1])
     return [seq[steps < length] for seq, length in zip(padded_sequences, lengths, strict=True)]
 
