@@ -410,7 +410,9 @@ def test_dropout_with_one_layer_warns_like_torch():
         cr.nn.GRU(3, 2, dropout=0.5)
 
 
-def test_packed_sequence_is_refused_clearly():
+def test_a_packed_sequence_of_another_library_is_refused_clearly():
+    # chainrule's own PackedSequence runs (tests/test_nn_packed.py); one from elsewhere (torch's,
+    # passed to a chainrule layer by mistake) is named in the error instead of failing deep down
     class FakePacked(tuple):
         batch_sizes = None
 
