@@ -190,6 +190,8 @@ class Program:
             # a view torch refuses to show (its base was written in place): values only
             assert_same(a, b, f"{what} output {i}", meta=usable(a))
             if self.forward_ad and usable(a):
+                # tangents of float32 values are rounded in another order than torch's
+                LOOSE[0] = LOOSE[0] or a.dtype == torch.float32
                 assert_same_tangent(a, b, f"{what} output {i}")
             if a.is_floating_point() or a.dtype == torch.bool or a.dtype == torch.int64:
                 if view:
@@ -794,7 +796,11 @@ def test_random_programs_forward_ad(data):
     """The same programs inside a dual level, some leaves dual: tangents compared at every step
     (and the usual backward at the end)."""
     from hypothesis import assume
+    import chainrule.autograd.forward_ad as fwad
+    from chainrule.autograd import graph, grad_mode
 
+    assert not fwad._pending and not fwad._duals and fwad._level is None
+    assert graph.forward_ad_record is None and grad_mode.state.enabled
     try:
         run_program(data, second_order=False, forward_ad=True)
     except AssertionError as err:

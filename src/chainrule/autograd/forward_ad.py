@@ -162,7 +162,10 @@ def carry_tangent(new, t):
     _resolve_pending()
     tangent = _tangent(new)
     if tangent is not None:
-        _set_tangent(t, tangent if tangent.dtype == t.dtype else tangent.to(t.dtype))
+        # as PyTorch: a tangent t already had keeps its dtype; a first one is taken as it is
+        if _tangent(t) is not None and tangent.dtype != t.dtype:
+            tangent = tangent.to(t.dtype)
+        _set_tangent(t, tangent)
     elif _tangent(t) is not None:
         t._extra.__dict__.pop("tangent")
 
@@ -184,12 +187,13 @@ def record(node_cls, out, inputs, outs=None):
     edges, wanted = [], False
     for t in inputs:
         if t is not None and grad_on and (t._grad_fn is not None or t._requires_grad):
-            edges.append(graph.edge(t))
-            wanted = True
-        elif t is not None and _tangent(t) is not None:
-            edges.append((_SINK, 0))
+            wanted = True  # (a view made under no_grad requires grad with no edge, as in record)
+            real = graph.edge(t)
         else:
-            edges.append((None, 0))
+            real = _NO_EDGE
+        if real[0] is None and t is not None and _tangent(t) is not None:
+            real = (_SINK, 0)
+        edges.append(real)
     outs = [out] if outs is None else list(outs)
     node = graph.new_node(node_cls, edges, outs)
     # Ops finish configuring their node through `out._grad_fn` (`out._grad_fn.dim = ...`), so

@@ -6,6 +6,7 @@ import numpy as np
 from .. import _errors
 from .._errors import broadcast_shapes
 from ._core import Node, record, wrap, needs, needs_grad
+from ..autograd import graph
 
 
 def _same_dtype(a, b, what="m1 and m2"):
@@ -219,9 +220,9 @@ def matmul(a, b):
         # gradient is one mm instead of a batch summed over
         from .shape import squeeze
 
-        if x.shape[0] == 1 and a._requires_grad:
+        if x.shape[0] == 1 and _differentiated(a):
             return matmul(squeeze(a, 0), b)
-        if y.shape[0] == 1 and b._requires_grad:
+        if y.shape[0] == 1 and _differentiated(b):
             return matmul(a, squeeze(b, 0))
     if x.shape[-1] != (y.shape[-2] if y.ndim > 1 else y.shape[0]) or x.dtype != y.dtype:
         # the message is that of the mm/mv/bmm PyTorch would have dispatched to
@@ -244,6 +245,17 @@ def matmul(a, b):
     return _matmul_bmm(a, b)
 
 
+def _differentiated(t):
+    """Requires grad, or carries a forward-AD tangent: PyTorch's matmul picks its kernels so
+    that either derivative is one mm."""
+    if t._requires_grad:
+        return True
+    if graph.forward_ad_record is None:
+        return False
+    from ..autograd.forward_ad import is_dual_input
+    return is_dual_input([t])
+
+
 def _should_fold(a, b):
     """PyTorch's rule: fold the batch of the larger operand into matrix rows (one mm/mv)
     when that needs no copy, or when the smaller operand requires grad (its gradient is then
@@ -254,7 +266,7 @@ def _should_fold(a, b):
     other_dims = y.ndim if larger_first else x.ndim
     if not (t1.ndim >= 3 and other_dims <= 2):
         return False
-    if (b if larger_first else a)._requires_grad:  # the smaller operand (PyTorch's t2)
+    if _differentiated(b if larger_first else a):  # the smaller operand (PyTorch's t2)
         return True
     if x.ndim == 2:
         return False

@@ -1175,6 +1175,10 @@ def narrow(a, dim, start, length):
 
 def select(a, dim, index):
     d = _errors.normalize_dim(dim, a._data.ndim)
+    size = a._data.shape[d]
+    if not -size <= int(index) < size:
+        raise IndexError(f"select(): index {int(index)} out of range for tensor of size "
+                         f"[{', '.join(map(str, a._data.shape))}] at dimension {d}")
     return getitem(a, (slice(None),) * d + (int(index),))
 
 
