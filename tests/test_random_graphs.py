@@ -1530,3 +1530,14 @@ def test_add_with_alpha_checks_the_operand_for_partial_overlap():
         a, _ = x.chunk(2, 0)
         return x.add_(a, alpha=0.5)
     both(f)
+
+
+def test_empty_dims_split_chunk_median_and_index_as_torch():
+    def pieces(T):
+        x = T.ones(0, 2, requires_grad=True)
+        return (*x.chunk(2), *x.split(1), x.median())
+
+    def index_error(T):
+        return T.ones(0, 2)[T.tensor([0])]
+    both(pieces)
+    both(index_error)

@@ -333,9 +333,9 @@ _max_type = make_return_type("max", ("values", "indices"))
 _min_type = make_return_type("min", ("values", "indices"))
 
 
-def _whole_reduction(a, node_cls, npfn, name):
+def _whole_reduction(a, node_cls, npfn, name, empty_ok=False):
     x = a._data
-    if x.size == 0:
+    if x.size == 0 and not empty_ok:
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
                            "== 0. Specify the reduction dim with the 'dim' argument.")
     out = wrap(npfn(x))
@@ -447,7 +447,8 @@ def median(a, dim=None, keepdim=False):
         flat = x.reshape(-1)
         k = (flat.size - 1) // 2
         lower_median = np.partition(flat, k)[k] if flat.size else np.nan
-        return _whole_reduction(a, MedianBackward0, lambda arr: lower_median, "median")
+        return _whole_reduction(a, MedianBackward0, lambda arr: np.asarray(lower_median, x.dtype),
+                                "median", empty_ok=x.dtype.kind == "f")  # empty: nan
     d = _errors.normalize_dim(dim, x.ndim)
     if x.ndim == 0:
         return _dim_selection(a, dim, keepdim, MedianBackward1, None, _median_type)

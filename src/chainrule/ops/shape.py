@@ -622,7 +622,7 @@ def split(a, split_size_or_sections, dim=0):
         if size <= 0 and n > 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size and n else [0]
         return _pieces(a, d, sizes, SplitBackward0)
     sizes = [int(s) for s in split_size_or_sections]
     if builtins.sum(sizes) != n:
@@ -634,9 +634,11 @@ def split(a, split_size_or_sections, dim=0):
 def chunk(a, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = a._data.shape[_errors.normalize_dim(dim, a._data.ndim)]
-    size = -(-n // chunks) if n else 1
-    return split(a, size, dim)
+    d = _errors.normalize_dim(dim, a._data.ndim)
+    n = a._data.shape[d]
+    if n == 0:  # PyTorch: `chunks` empty pieces
+        return _pieces(a, d, [0] * chunks, SplitWithSizesBackward0)
+    return split(a, -(-n // chunks), dim)
 
 
 def tensor_split(a, indices_or_sections, dim=0):
@@ -735,6 +737,9 @@ def _index_error(err, shape, key=()):
                 dim += 1
         return IndexError(f"The shape of the mask does not match the shape of the indexed tensor "
                           f"{list(shape)}: {msg}")
+    if msg.endswith("with size 0") and any(isinstance(k, np.ndarray) and k.dtype != bool
+                                           for k in key):
+        return IndexError("index is out of bounds for dimension with size 0")  # (no numbers)
     return IndexError(msg)
 
 
