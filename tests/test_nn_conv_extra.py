@@ -9,38 +9,7 @@ import torch
 
 import chainrule as cr
 
-TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-12)}
-DTYPES = [torch.float32, torch.float64]
-DTYPE_IDS = ["f32", "f64"]
-
-
-def to_cr(t, requires_grad=False):
-    out = cr.tensor(t.detach().numpy().copy())
-    return out.requires_grad_() if requires_grad else out
-
-
-def close(c, t, dtype):
-    assert c is not None and t is not None
-    assert tuple(c.shape) == tuple(t.shape)
-    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), **TOL[dtype])
-
-
-def compare(t_fn, c_fn, inputs, dtype, grad_fn=None):
-    """t_fn(*torch tensors) vs c_fn(*chainrule tensors): values, then gradients of a random
-    weighting of the output with respect to every float input."""
-    t_in = [x.detach().to(dtype).requires_grad_(x.is_floating_point()) for x in inputs]
-    c_in = [to_cr(x, x.is_floating_point()) for x in t_in]
-    t_out, c_out = t_fn(*t_in), c_fn(*c_in)
-    close(c_out, t_out, dtype)
-    if grad_fn is not None:
-        assert type(c_out.grad_fn).__name__ == grad_fn == type(t_out.grad_fn).__name__
-    weights = torch.randn(t_out.shape, dtype=dtype, generator=torch.Generator().manual_seed(1))
-    (t_out * weights).sum().backward()
-    (c_out * to_cr(weights)).sum().backward()
-    for t_x, c_x in zip(t_in, c_in):
-        if t_x.requires_grad:
-            close(c_x.grad, t_x.grad, dtype)
-    return c_out
+from nn_more_helpers import DTYPE_IDS, DTYPES, close, compare, to_cr
 
 
 # -- transposed convolution ------------------------------------------------------------------

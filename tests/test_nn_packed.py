@@ -13,13 +13,7 @@ import torch.nn.utils.rnn as trnn
 import chainrule as cr
 import chainrule.nn.utils.rnn as crnn
 
-TOL = {torch.float32: dict(rtol=1e-5, atol=1e-6), torch.float64: dict(rtol=1e-10, atol=1e-12)}
-CR_DTYPE = {torch.float32: cr.float32, torch.float64: cr.float64}
-
-
-def to_cr(t, requires_grad=False):
-    out = cr.tensor(t.detach().numpy().copy())
-    return out.requires_grad_() if requires_grad else out
+from test_nn_rnn import CR_DTYPE, TOL, as_list, make_pair, to_cr
 
 
 def assert_close(c, t, dtype=torch.float64):
@@ -254,20 +248,6 @@ def test_lengths_longer_than_the_input_are_refused():
 
 
 # -- recurrent layers on packed input --------------------------------------------------------
-def make_pair(kind, dtype, **kwargs):
-    """torch's module (seeded) and chainrule's, with torch's weights loaded into chainrule's."""
-    torch.manual_seed(0)
-    tmod = getattr(torch.nn, kind)(**kwargs).to(dtype)
-    cmod = getattr(cr.nn, kind)(**kwargs).to(CR_DTYPE[dtype])
-    result = cmod.load_state_dict({k: to_cr(v) for k, v in tmod.state_dict().items()})
-    assert result.missing_keys == [] and result.unexpected_keys == []
-    return tmod, cmod
-
-
-def as_list(state):
-    return list(state) if isinstance(state, tuple) else [state]
-
-
 def initial_state(rng, tmod, batch, dtype):
     """A random initial state in the caller's batch order: (torch leaves, chainrule leaves)."""
     lead = (tmod.num_layers * (2 if tmod.bidirectional else 1), batch)
